@@ -1,0 +1,1 @@
+"""The course runtime: cluster providers, sample-app images, widgets and the CLI."""

@@ -1,0 +1,80 @@
+"""`firstapp`: the course's command line (up, down, status, grade).
+
+Exit status: 0 success (every check passed), 1 some check failed, 2 unusable input or
+environment, with one message on stderr and never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from grader.errors import UnusableInput
+
+EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="firstapp", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    grade = commands.add_parser("grade", help="grade a lab checkpoint")
+    grade.add_argument("lab", metavar="LAB", help="checkpoint-3")
+    grade.add_argument("--manifests", metavar="PATH", default="-",
+                       help="file, directory or - for stdin (default: stdin)")
+    grade.add_argument("--namespace", metavar="NS")
+    grade.add_argument("--context", metavar="CTX")
+    grade.add_argument("--static", action="store_true", help="layer 1 only: the YAML, no cluster needed")
+    grade.add_argument("--format", choices=("text", "json", "junit"), default="text")
+    grade.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+    grade.set_defaults(run=_grade)
+
+    for name, text in (("up", "create or start the course's cluster"),
+                       ("down", "stop the course's cluster"),
+                       ("status", "show the cluster's components")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--provider", choices=("kind", "local"))
+        sub.set_defaults(run=_cluster_command)
+    return parser
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from grader.reports import render
+    from grader.run import grade_static
+
+    if not args.static:
+        raise UnusableInput("live grading (cluster state and routing) is not available yet; "
+                            "run with --static to grade the YAML alone")
+    result = grade_static(args.lab, args.manifests)
+    report = render(result, args.format)
+    if args.output:
+        try:
+            Path(args.output).write_text(report)
+        except OSError as error:
+            raise UnusableInput(f"{args.output}: cannot write the report ({error.strerror})") from None
+    else:
+        sys.stdout.write(report)
+    return EXIT_OK if result.passed else EXIT_FAILED
+
+
+def _cluster_command(args: argparse.Namespace) -> int:
+    from firstapp.providers import run_cluster_command
+
+    return run_cluster_command(args.command, args.provider)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except UnusableInput as error:
+        print(f"firstapp {args.command}: {error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        print(f"firstapp {args.command}: interrupted", file=sys.stderr)
+        return EXIT_UNUSABLE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Grading results: one `CheckResult` per check, gathered in a `LabResult`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from grader.findings import Finding
+
+MAX_FINDINGS_IN_HINT = 5
+
+
+@dataclass
+class CheckResult:
+    id: str
+    title: str
+    max_score: int
+    visibility: str
+    findings: list[Finding] = field(default_factory=list)
+    general_hint: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return not self.findings
+
+    @property
+    def score(self) -> int:
+        return self.max_score if self.passed else 0
+
+    @property
+    def hint(self) -> str:
+        """Empty when passed; else the specific problems, then the general advice."""
+        if self.passed:
+            return ""
+        lines = [str(f) for f in self.findings[:MAX_FINDINGS_IN_HINT]]
+        if len(self.findings) > MAX_FINDINGS_IN_HINT:
+            lines.append(f"... and {len(self.findings) - MAX_FINDINGS_IN_HINT} more")
+        return "\n".join(lines + [self.general_hint])
+
+
+@dataclass
+class LabResult:
+    lab: str
+    checks: list[CheckResult]
+
+    @property
+    def score(self) -> int:
+        return sum(c.score for c in self.checks)
+
+    @property
+    def max_score(self) -> int:
+        return sum(c.max_score for c in self.checks)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    @property
+    def visible(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.visibility == "visible"]
+
+    @property
+    def hidden(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.visibility != "visible"]
+
+    def summary(self) -> str:
+        """What a learner may be told: hidden checks are counted, never revealed."""
+        visible_passed = sum(c.passed for c in self.visible)
+        if self.hidden:
+            text = f"{visible_passed} of {len(self.visible)} visible checks passed"
+            text += f"; {len(self.hidden)} hidden check{'s' if len(self.hidden) > 1 else ''} not shown"
+        else:
+            text = f"{visible_passed} of {len(self.visible)} checks passed"
+        return text

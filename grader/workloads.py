@@ -1,0 +1,89 @@
+"""Reading workloads and Services the way Kubernetes does: pod templates, label
+selectors, container ports. Pure functions over plain dicts; malformed fields (the
+schema layer reports them) read as absent instead of raising.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from grader.loading import Manifest
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "Pod")
+
+
+def dig(value: Any, *keys: str | int, default: Any = None) -> Any:
+    """`value[k1][k2]...`, or `default` where a level is missing or of the wrong type."""
+    for key in keys:
+        if isinstance(key, int):
+            if not isinstance(value, list) or not -len(value) <= key < len(value):
+                return default
+        elif not isinstance(value, dict) or key not in value:
+            return default
+        value = value[key]
+    return default if value is None else value
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A pod template and what owns it (a controller, or a bare Pod)."""
+
+    ref: str
+    kind: str
+    name: str
+    template: dict
+
+    @property
+    def labels(self) -> dict:
+        labels = dig(self.template, "metadata", "labels", default={})
+        return labels if isinstance(labels, dict) else {}
+
+    def container_ports(self) -> list[dict]:
+        """Every declared port of every container (init containers serve no traffic)."""
+        ports = []
+        for container in dig(self.template, "spec", "containers", default=[]):
+            for port in dig(container, "ports", default=[]):
+                if isinstance(port, dict):
+                    ports.append({**port, "_container": dig(container, "name", default="?")})
+        return ports
+
+
+def workloads_of(manifests: list[Manifest]) -> list[Workload]:
+    found = []
+    for manifest in manifests:
+        if manifest.kind not in WORKLOAD_KINDS:
+            continue
+        template = manifest.body if manifest.kind == "Pod" else dig(manifest.body, "spec", "template", default={})
+        if manifest.kind == "Job":
+            template = dig(manifest.body, "spec", "template", default={})
+        found.append(Workload(manifest.ref, manifest.kind, manifest.name, template if isinstance(template, dict) else {}))
+    return found
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    """A Service's equality selector matches when every pair is among the labels."""
+    return bool(selector) and all(str(labels.get(key)) == str(value) and key in labels
+                                  for key, value in selector.items())
+
+
+def resolve_target_port(target: Any, port_protocol: str, workload: Workload) -> tuple[dict | None, str]:
+    """The container port a Service port's targetPort lands on, or None and why not.
+
+    A number must equal a declared containerPort with the same protocol; a name must
+    equal a container port's name with the same protocol (as the endpoints controller
+    resolves it).
+    """
+    ports = workload.container_ports()
+    if isinstance(target, str) and not target.isdigit():
+        named = [p for p in ports if p.get("name") == target]
+        if not named:
+            return None, f"no container port is named {target!r}"
+    else:
+        named = [p for p in ports if str(p.get("containerPort")) == str(target)]
+        if not named:
+            return None, f"no container declares containerPort {target}"
+    same_protocol = [p for p in named if p.get("protocol", "TCP") == port_protocol]
+    if not same_protocol:
+        return None, f"the container port uses protocol {named[0].get('protocol', 'TCP')}, the Service port {port_protocol}"
+    return same_protocol[0], ""
