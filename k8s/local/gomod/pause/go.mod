@@ -1,0 +1,3 @@
+module firstapp.local/pause
+
+go 1.24.0
