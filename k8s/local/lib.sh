@@ -1,4 +1,38 @@
-# Shared settings of the local provider's scripts; sourced, never run.
+# Shared settings and helpers of the local provider's scripts; sourced, never run.
+# shellcheck shell=bash
 FIRSTAPP_CACHE=${FIRSTAPP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/k8s-first-app}
+FIRSTAPP_STATE=${FIRSTAPP_STATE:-/var/lib/k8s-first-app}
+BIN="$FIRSTAPP_CACHE/bin"
+LOGS="$FIRSTAPP_STATE/logs"
+RUN=/run/k8s-first-app
+export CONTAINERD_ADDRESS="$RUN/containerd.sock"
+
+NODE_NAME=firstapp-local
+POD_CIDR=10.244.0.0/16
+NODE_POD_SUBNET=10.244.0.0/24
+SERVICE_CIDR=10.96.0.0/16
+DNS_IP=10.96.0.10
+BRIDGE=firstapp0
+CNI_NETWORK=firstapp
+# Start order; down stops them in reverse.
+COMPONENTS=(containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+
+pid_of() { # prints the pid of a running component, fails when it is not running
+  local file="$RUN/$1.pid" pid
+  [ -f "$file" ] || return 1
+  pid=$(cat "$file")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+admin_kubectl() { "$BIN/kubectl" --kubeconfig "$FIRSTAPP_STATE/admin.kubeconfig" "$@"; }
+
+node_ip() { # the address other hosts and pods reach this node at
+  local ip
+  ip=$(ip -4 route get 192.0.2.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -n1)
+  [ -n "$ip" ] || ip=$(ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -n1)
+  [ -n "$ip" ] || die "this machine has no IPv4 address besides loopback; the node needs one"
+  echo "$ip"
+}

@@ -1,0 +1,75 @@
+"""The sample application's images for the local provider, made from this machine's
+own Debian Python and Redis (no registry, no Docker): the same app code as the
+Dockerfiles under apps/, which kind uses.
+
+Rebuilt only when an input changes: `ImageSpec.fingerprint` covers every file's
+path, size and modification time.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from firstapp.images.archive import ImageSpec
+
+APPS = Path(__file__).resolve().parents[2] / "apps"
+IMAGE_TAG = "1.0"
+PYTHON = Path("/usr/bin/python3.11")
+PYTHON_STDLIB = Path("/usr/lib/python3.11")
+REDIS = Path("/usr/bin/redis-server")
+_STDLIB_SKIP = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data",
+                "__pycache__", "dist-packages", "site-packages", "unittest", "distutils"}
+
+
+def shared_libraries(binary: Path) -> list[Path]:
+    """The shared libraries `binary` loads, as ldd resolves them on this machine."""
+    output = subprocess.run(["ldd", str(binary)], capture_output=True, text=True).stdout
+    return [Path(p) for p in re.findall(r"(/\S+\.so[.\d]*)", output)]
+
+
+def _add_binary(spec: ImageSpec, binary: Path, image_path: str | None = None) -> None:
+    spec.files[image_path or str(binary)] = binary
+    for library in shared_libraries(binary):
+        spec.files.setdefault(str(library), library.resolve())
+
+
+def _python_image(tier: str, script: Path, *modules: Path) -> ImageSpec:
+    spec = ImageSpec(f"firstapp/{tier}:{IMAGE_TAG}", ["/usr/bin/python3", f"/app/{script.name}"],
+                     env={"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}, workdir="/app")
+    _add_binary(spec, PYTHON, "/usr/bin/python3")
+    spec.add_tree(PYTHON_STDLIB, str(PYTHON_STDLIB),
+                  skip=lambda p: p.name in _STDLIB_SKIP or p.name.startswith("config-3"))
+    for extension in (PYTHON_STDLIB / "lib-dynload").glob("*.so"):
+        for library in shared_libraries(extension):
+            spec.files.setdefault(str(library), library.resolve())
+    for source in (script, *modules):
+        spec.files[f"/app/{source.name}"] = source
+    return spec
+
+
+def web() -> ImageSpec:
+    return _python_image("web", APPS / "web" / "web.py", APPS / "common" / "service.py")
+
+
+def api() -> ImageSpec:
+    return _python_image("api", APPS / "api" / "api.py", APPS / "api" / "redis_client.py",
+                         APPS / "common" / "service.py")
+
+
+def db() -> ImageSpec:
+    spec = ImageSpec(f"firstapp/db:{IMAGE_TAG}",
+                     ["/usr/bin/redis-server", "--bind", "0.0.0.0", "--protected-mode", "no",
+                      "--save", "", "--appendonly", "no", "--dir", "/data"],
+                     workdir="/data", directories=("/tmp", "/data"))
+    _add_binary(spec, REDIS)
+    return spec
+
+
+def all_images() -> list[ImageSpec]:
+    missing = [str(p) for p in (PYTHON, PYTHON_STDLIB, REDIS) if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"the offline image build needs {', '.join(missing)} "
+                                "(Debian packages python3.11 and redis-server)")
+    return [web(), api(), db()]

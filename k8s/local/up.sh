@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Brings up the local single-node Kubernetes from upstream components, unattended:
+#   install Debian packages -> build binaries (cached) -> clear a dead run's leftovers
+#   -> containerd -> etcd -> kube-apiserver -> controller-manager, scheduler
+#   -> system images -> kubelet (node Ready) -> kube-proxy -> CoreDNS -> kubeconfig.
+# A running, healthy cluster returns at once. Each component logs to $LOGS/NAME.log;
+# a component that does not come up stops the script with its name and log.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+. "$here/lib.sh"
+
+[ "$(uname -s)" = Linux ] || die "the local provider needs Linux; use --provider kind"
+[ "$(id -u)" = 0 ] || die "the local provider runs kubelet and containerd and needs root; use --provider kind"
+
+healthy() {
+  local name
+  for name in "${COMPONENTS[@]}"; do pid_of "$name" >/dev/null || return 1; done
+  admin_kubectl get --raw /readyz >/dev/null 2>&1 || return 1
+  [ "$(admin_kubectl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ] &&
+  [ "$(admin_kubectl -n kube-system get deployment coredns -o jsonpath='{.status.availableReplicas}' 2>/dev/null)" = 1 ]
+}
+
+# start NAME COMMAND...: runs a component in its own session, logging to LOGS/NAME.log.
+start() {
+  local name=$1; shift
+  pid_of "$name" >/dev/null && return 0
+  printf '\n==== %s starting %s\n' "$(date -Is)" "$name" >>"$LOGS/$name.log"
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN/$name.pid"
+}
+
+# wait_for NAME SECONDS CHECK...: waits until CHECK succeeds; fails naming the log.
+wait_for() {
+  local name=$1 seconds=$2; shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    if ! pid_of "$name" >/dev/null; then
+      tail -n 15 "$LOGS/$name.log" >&2 || true
+      die "$name exited while starting; its log is $LOGS/$name.log"
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      tail -n 15 "$LOGS/$name.log" >&2 || true
+      die "$name not healthy after ${seconds}s; its log is $LOGS/$name.log"
+    fi
+    sleep 0.5
+  done
+  log "$name is up"
+}
+
+started=$SECONDS
+if healthy; then
+  log "local cluster already running (context firstapp-local)"
+  exit 0
+fi
+
+"$here/install-deps.sh"
+"$here/build.sh"
+mkdir -p "$LOGS" "$RUN" "$FIRSTAPP_STATE"/{etcd,kubelet,cni/net.d,containerd,images}
+"$here/down.sh" >/dev/null 2>&1 || true   # whatever survives of an earlier run goes first
+
+ip=$(node_ip)
+"$here/pki.sh" "$FIRSTAPP_STATE" "$NODE_NAME" "$ip"
+pki="$FIRSTAPP_STATE/pki"
+
+# Kernel settings a node needs: forwarding, and bridged pod traffic through iptables.
+modprobe br_netfilter 2>/dev/null || true
+sysctl -qw net.ipv4.ip_forward=1
+[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] && sysctl -qw net.bridge.bridge-nf-call-iptables=1
+[ -e /proc/sys/net/ipv4/conf/all/route_localnet ] && sysctl -qw net.ipv4.conf.all.route_localnet=1
+
+# ---- containerd (Debian's), on its own socket so it never meets another containerd.
+cat >"$FIRSTAPP_STATE/containerd/config.toml" <<TOML
+version = 2
+root = "$FIRSTAPP_STATE/containerd/root"
+state = "$RUN/containerd"
+[grpc]
+  address = "$CONTAINERD_ADDRESS"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "firstapp.local/pause:1.0"
+  disable_apparmor = true
+  # This machine may forbid lowering oom_score_adj (no CAP_SYS_RESOURCE in the VM);
+  # keep containers at or above containerd's own value instead of failing to start them.
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$FIRSTAPP_STATE/cni/net.d"
+TOML
+cat >"$FIRSTAPP_STATE/cni/net.d/10-$CNI_NETWORK.conflist" <<JSON
+{
+  "cniVersion": "0.4.0",
+  "name": "$CNI_NETWORK",
+  "plugins": [
+    {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+     "ipam": {"type": "host-local", "dataDir": "$FIRSTAPP_STATE/cni/ipam",
+              "ranges": [[{"subnet": "$NODE_POD_SUBNET"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+JSON
+start containerd containerd --config "$FIRSTAPP_STATE/containerd/config.toml"
+wait_for containerd 30 ctr version
+
+# ---- etcd, on loopback only.
+start etcd "$BIN/etcd" --name firstapp --data-dir "$FIRSTAPP_STATE/etcd" \
+  --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
+  --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+  --initial-cluster firstapp=http://127.0.0.1:2380 --listen-metrics-urls http://127.0.0.1:2381
+wait_for etcd 60 curl -fsS http://127.0.0.1:2381/health
+
+# ---- control plane.
+start kube-apiserver "$BIN/kube-apiserver" \
+  --etcd-servers=http://127.0.0.1:2379 --advertise-address="$ip" --secure-port=6443 \
+  --service-cluster-ip-range="$SERVICE_CIDR" --authorization-mode=Node,RBAC \
+  --enable-admission-plugins=NodeRestriction --allow-privileged=true \
+  --client-ca-file="$pki/ca.crt" --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
+  --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" \
+  --kubelet-client-key="$pki/apiserver-kubelet-client.key" --kubelet-certificate-authority="$pki/ca.crt" \
+  --kubelet-preferred-address-types=InternalIP,Hostname \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key"
+wait_for kube-apiserver 90 admin_kubectl get --raw /readyz
+
+start kube-controller-manager "$BIN/kube-controller-manager" \
+  --kubeconfig="$FIRSTAPP_STATE/controller-manager.kubeconfig" \
+  --authentication-kubeconfig="$FIRSTAPP_STATE/controller-manager.kubeconfig" \
+  --authorization-kubeconfig="$FIRSTAPP_STATE/controller-manager.kubeconfig" \
+  --bind-address=127.0.0.1 --leader-elect=false --use-service-account-credentials=true \
+  --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
+  --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
+  --service-cluster-ip-range="$SERVICE_CIDR" --cluster-cidr="$POD_CIDR"
+start kube-scheduler "$BIN/kube-scheduler" \
+  --kubeconfig="$FIRSTAPP_STATE/scheduler.kubeconfig" \
+  --authentication-kubeconfig="$FIRSTAPP_STATE/scheduler.kubeconfig" \
+  --authorization-kubeconfig="$FIRSTAPP_STATE/scheduler.kubeconfig" \
+  --bind-address=127.0.0.1 --leader-elect=false
+wait_for kube-controller-manager 60 curl -fsSk https://127.0.0.1:10257/healthz
+wait_for kube-scheduler 60 curl -fsSk https://127.0.0.1:10259/healthz
+
+# ---- the cluster's own images (pause, CoreDNS), built offline and imported.
+PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}" python3 -m firstapp.images system "$BIN" "$FIRSTAPP_STATE/images" |
+  while read -r line; do log "$line"; done
+
+# ---- kubelet (cgroup v1 hosts are allowed; image GC never removes images we cannot pull again).
+cat >"$FIRSTAPP_STATE/kubelet/config.yaml" <<YAML
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: "$pki/ca.crt"}
+authorization: {mode: Webhook}
+cgroupDriver: cgroupfs
+failCgroupV1: false
+failSwapOn: false
+containerRuntimeEndpoint: unix://$CONTAINERD_ADDRESS
+clusterDomain: cluster.local
+clusterDNS: ["$DNS_IP"]
+tlsCertFile: "$pki/kubelet-serving.crt"
+tlsPrivateKeyFile: "$pki/kubelet-serving.key"
+healthzBindAddress: 127.0.0.1
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
+resolvConf: /etc/resolv.conf
+serializeImagePulls: false
+YAML
+start kubelet "$BIN/kubelet" --config="$FIRSTAPP_STATE/kubelet/config.yaml" \
+  --kubeconfig="$FIRSTAPP_STATE/kubelet.kubeconfig" --root-dir="$FIRSTAPP_STATE/kubelet" \
+  --hostname-override="$NODE_NAME" --node-ip="$ip"
+wait_for kubelet 90 sh -c "[ \"\$(\"$BIN/kubectl\" --kubeconfig \"$FIRSTAPP_STATE/admin.kubeconfig\" get node $NODE_NAME -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = True ]"
+
+# ---- kube-proxy (iptables mode; leaves conntrack sysctls as the host has them).
+cat >"$FIRSTAPP_STATE/kube-proxy.yaml" <<YAML
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: {kubeconfig: "$FIRSTAPP_STATE/kube-proxy.kubeconfig"}
+mode: iptables
+clusterCIDR: "$POD_CIDR"
+hostnameOverride: "$NODE_NAME"
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+YAML
+start kube-proxy "$BIN/kube-proxy" --config="$FIRSTAPP_STATE/kube-proxy.yaml"
+wait_for kube-proxy 60 curl -fsS http://127.0.0.1:10256/healthz
+
+# ---- CoreDNS behind the kube-dns Service.
+admin_kubectl apply -f "$here/coredns.yaml" >/dev/null
+if ! admin_kubectl -n kube-system rollout status deployment/coredns --timeout=120s >/dev/null; then
+  admin_kubectl -n kube-system get pods -l k8s-app=kube-dns -o wide >&2 || true
+  admin_kubectl -n kube-system get events --field-selector involvedObject.kind=Pod >&2 || true
+  die "CoreDNS did not become ready; see the events above and $LOGS/kubelet.log, $LOGS/containerd.log"
+fi
+log "coredns is up"
+
+# ---- the user's kubeconfig: context firstapp-local, made current.
+target=${KUBECONFIG:-$HOME/.kube/config}
+target=${target%%:*}
+mkdir -p "$(dirname "$target")"
+kc() { "$BIN/kubectl" --kubeconfig "$target" config "$@" >/dev/null; }
+kc set-cluster firstapp-local --server=https://127.0.0.1:6443 --certificate-authority="$pki/ca.crt" --embed-certs=true
+kc set-credentials firstapp-local-admin --client-certificate="$pki/admin.crt" --client-key="$pki/admin.key" --embed-certs=true
+kc set-context firstapp-local --cluster=firstapp-local --user=firstapp-local-admin --namespace=default
+kc use-context firstapp-local
+log "local cluster ready in $((SECONDS - started)) s; kubeconfig context firstapp-local in $target"
