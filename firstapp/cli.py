@@ -30,11 +30,15 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     grade.set_defaults(run=_grade)
 
-    for name, text in (("up", "create or start the course's cluster"),
+    for name, text in (("up", "create or start the course's cluster, load the app's images, open JupyterLab"),
                        ("down", "stop the course's cluster"),
-                       ("status", "show the cluster's components")):
+                       ("status", "show the cluster's components and whether the app answers")):
         sub = commands.add_parser(name, help=text)
-        sub.add_argument("--provider", choices=("kind", "local"))
+        sub.add_argument("--provider", choices=("kind", "local"),
+                         help="default: kind where Docker and kind work, else local (Linux, root)")
+        if name == "up":
+            sub.add_argument("--with-app", action="store_true", help="deploy the reference application")
+            sub.add_argument("--no-lab", action="store_true", help="do not open JupyterLab")
         sub.set_defaults(run=_cluster_command)
     return parser
 
@@ -59,9 +63,11 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _cluster_command(args: argparse.Namespace) -> int:
-    from firstapp.providers import run_cluster_command
+    from firstapp import commands
 
-    return run_cluster_command(args.command, args.provider)
+    if args.command == "up":
+        return commands.up(args.provider, with_app=args.with_app, open_lab=not args.no_lab)
+    return getattr(commands, args.command)(args.provider)
 
 
 def main(argv: list[str] | None = None) -> int:

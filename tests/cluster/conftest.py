@@ -1,0 +1,29 @@
+"""Fixtures for tests against the real cluster of the current kubeconfig context.
+
+A cluster that does not answer fails these tests; it never skips them (CI brings the
+cluster up with ./run-tests before pytest starts)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from firstapp.cluster import Cluster, ClusterUnavailable
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Cluster:
+    try:
+        return Cluster.connect()
+    except ClusterUnavailable as error:
+        pytest.fail(f"the tests need the course's cluster: {error}", pytrace=False)
+
+
+@pytest.fixture
+def namespace(cluster: Cluster):
+    """A fresh namespace per test, deleted afterwards."""
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    cluster.ensure_namespace(name)
+    yield name
+    cluster.delete_namespace(name, wait=0)
