@@ -19,12 +19,13 @@ grep -E " ($FIRSTAPP_STATE/(kubelet|containerd)|$RUN|/run/netns/cni-)" /proc/mou
   sort -r | while read -r mount; do umount -l "$mount" 2>/dev/null; done
 for netns in /run/netns/cni-*; do [ -e "$netns" ] && rm -f "$netns"; done
 
-# Network: kube-proxy's rules (its own cleanup mode), the CNI plugins' chains, the bridge.
+# Network: kube-proxy's rules (its own cleanup mode), then every chain and rule that
+# kube-proxy, the kubelet or the CNI plugins made (they all name theirs KUBE-* or CNI-*).
 if [ -x "$BIN/kube-proxy" ]; then "$BIN/kube-proxy" --cleanup >/dev/null 2>&1; fi
-for table in nat filter mangle; do
-  iptables-save -t "$table" 2>/dev/null | grep -q -- "CNI-" || continue
-  iptables-save -t "$table" | grep -v -- "CNI-" | iptables-restore -T "$table" 2>/dev/null ||
-    iptables-save -t "$table" | grep -v -- "CNI-" | iptables-restore
+for table in nat filter mangle raw; do
+  rules=$(iptables-save -t "$table" 2>/dev/null) || continue
+  grep -q -E -- "(KUBE-|CNI-)" <<<"$rules" || continue
+  grep -v -E -- "(KUBE-|CNI-)" <<<"$rules" | iptables-restore -T "$table"
 done
 ip link show "$BRIDGE" >/dev/null 2>&1 && ip link delete "$BRIDGE"
 rm -rf "$FIRSTAPP_STATE/cni/ipam" /var/lib/cni/results 2>/dev/null

@@ -18,7 +18,7 @@ healthy() {
   for name in "${COMPONENTS[@]}"; do pid_of "$name" >/dev/null || return 1; done
   admin_kubectl get --raw /readyz >/dev/null 2>&1 || return 1
   [ "$(admin_kubectl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ] &&
-  [ "$(admin_kubectl -n kube-system get deployment coredns -o jsonpath='{.status.availableReplicas}' 2>/dev/null)" = 1 ]
+  python3 "$here/dns-query.py" "$DNS_IP" kubernetes.default.svc.cluster.local >/dev/null 2>&1
 }
 
 # start NAME COMMAND...: runs a component in its own session, logging to LOGS/NAME.log.
@@ -199,7 +199,8 @@ if ! admin_kubectl -n kube-system rollout status deployment/coredns --timeout=12
   admin_kubectl -n kube-system get events --field-selector involvedObject.kind=Pod >&2 || true
   die "CoreDNS did not become ready; see the events above and $LOGS/kubelet.log, $LOGS/containerd.log"
 fi
-log "coredns is up"
+wait_for kubelet 60 python3 "$here/dns-query.py" "$DNS_IP" kubernetes.default.svc.cluster.local
+log "coredns is up and answers at $DNS_IP"
 
 # ---- the user's kubeconfig: context firstapp-local, made current.
 target=${KUBECONFIG:-$HOME/.kube/config}
