@@ -1,0 +1,103 @@
+"""The sample application on the real cluster: `firstapp up --with-app` makes it answer
+at http://localhost:30080, load spreads over api replicas, and losing the db shows in
+api's readiness and on web's page, then recovers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from firstapp import sample_app
+from firstapp.cluster import Cluster
+
+pytestmark = pytest.mark.cluster
+NS = sample_app.APP_NAMESPACE
+
+
+@pytest.fixture(scope="module")
+def app(cluster: Cluster) -> Cluster:
+    """The reference app deployed by the real command, as a learner would."""
+    firstapp = Path(sys.executable).with_name("firstapp")
+    run = subprocess.run([str(firstapp), "up", "--no-lab", "--with-app"], capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "the app answers at http://localhost:30080" in run.stderr
+    yield cluster
+    cluster.apps.patch_namespaced_deployment_scale("api", NS, {"spec": {"replicas": 1}})
+
+
+def test_home_page_shows_every_hop_working(app):
+    with urllib.request.urlopen("http://localhost:30080/", timeout=5) as response:
+        page = response.read().decode()
+    assert response.status == 200
+    assert "web &rarr; api &rarr; db: every hop answered" in page
+    chain = sample_app.chain()
+    assert chain["ok"] and [hop["hop"] for hop in chain["hops"]] == ["web", "api", "db", "visits"]
+    assert chain["hops"][1]["tier"] == "api" and chain["hops"][2]["reply"] == "PONG"
+
+
+def test_answers_come_from_several_api_pods_when_scaled(app):
+    app.apps.patch_namespaced_deployment_scale("api", NS, {"spec": {"replicas": 3}})
+    app.wait_available(NS, ["Deployment/api"], timeout=120)
+    api_pods = {p.metadata.name for p in app.core.list_namespaced_pod(NS, label_selector="app=api").items}
+    seen = set()
+    for _ in range(60):
+        chain = sample_app.chain()
+        if chain.get("ok"):
+            seen.add(chain["hops"][1]["pod"])
+        if len(seen) >= 2:
+            break
+    assert len(seen) >= 2, f"every answer came from {seen}"
+    assert seen <= api_pods
+
+
+def _page() -> str:
+    try:
+        with urllib.request.urlopen("http://localhost:30080/", timeout=2) as response:
+            return response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.read().decode()
+    except OSError:
+        return ""
+
+
+def _readyz(ip: str) -> int:
+    try:
+        with urllib.request.urlopen(f"http://{ip}:8080/readyz", timeout=1) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
+def test_losing_the_db_fails_api_readiness_and_names_the_hop_then_recovers(app):
+    app.wait_available(NS, ["StatefulSet/db", "Deployment/api"], timeout=120)
+    api_ip = app.core.list_namespaced_pod(NS, label_selector="app=api").items[0].status.pod_ip
+    assert _readyz(api_ip) == 200
+    app.core.delete_namespaced_pod("db-0", NS, grace_period_seconds=0)
+    readiness, failed_hops, failure_pages = set(), set(), []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        readiness.add(_readyz(api_ip))
+        chain = sample_app.chain(timeout=2)
+        if not chain.get("ok"):
+            failed_hops.add(chain.get("failed_hop"))
+            failure_pages.append(_page())
+        elif 503 in readiness and failed_hops:
+            break
+        time.sleep(0.1)
+    assert 503 in readiness, f"api /readyz never failed while db was gone: {readiness}"
+    assert failed_hops & {"db", "api"}, f"web never named a failing hop: {failed_hops}"
+    assert any("the chain breaks at the db hop" in p or "the chain breaks at the api hop" in p
+               for p in failure_pages), failure_pages[:2]
+    assert sample_app.wait_answering(timeout=60)["ok"], "the chain did not recover"
+    assert _readyz(api_ip) == 200
+
