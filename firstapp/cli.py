@@ -20,13 +20,20 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     grade = commands.add_parser("grade", help="grade a lab checkpoint")
-    grade.add_argument("lab", metavar="LAB", help="checkpoint-3")
-    grade.add_argument("--manifests", metavar="PATH", default="-",
-                       help="file, directory or - for stdin (default: stdin)")
-    grade.add_argument("--namespace", metavar="NS")
-    grade.add_argument("--context", metavar="CTX")
+    grade.add_argument("lab", metavar="LAB", help="checkpoint-1, checkpoint-2 or checkpoint-3")
+    grade.add_argument("--manifests", metavar="PATH",
+                       help="file, directory or - for stdin; with --static the default is stdin, "
+                            "live the default is what is applied in the namespace")
+    grade.add_argument("--namespace", metavar="NS", help="default: the context's namespace")
+    grade.add_argument("--context", metavar="CTX", help="kubeconfig context (default: the current one)")
     grade.add_argument("--static", action="store_true", help="layer 1 only: the YAML, no cluster needed")
-    grade.add_argument("--format", choices=("text", "json", "junit"), default="text")
+    grade.add_argument("--allow-disruption", action="store_true",
+                       help="let checkpoint-2 delete one web pod to see it replaced")
+    grade.add_argument("--all-namespaces", action="store_true",
+                       help="grade every namespace matching --selector (a class), into one report")
+    grade.add_argument("--selector", metavar="LABEL", help="namespace label selector, with --all-namespaces")
+    grade.add_argument("--format", choices=("text", "json", "junit", "csv"), default="text",
+                       help="csv is for --all-namespaces")
     grade.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     grade.set_defaults(run=_grade)
 
@@ -44,22 +51,39 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from grader.reports import render
-    from grader.run import grade_static
+    from grader import batch, reports
+    from grader.run import grade_live, grade_static
 
-    if not args.static:
-        raise UnusableInput("live grading (cluster state and routing) is not available yet; "
-                            "run with --static to grade the YAML alone")
-    result = grade_static(args.lab, args.manifests)
-    report = render(result, args.format)
-    if args.output:
+    if args.all_namespaces:
+        if not args.selector:
+            raise UnusableInput("--all-namespaces needs --selector LABEL (for example course=firstapp)")
+        if args.format not in ("json", "csv"):
+            raise UnusableInput("a class report is --format json or --format csv")
+        results = batch.grade_namespaces(args.lab, args.selector, args.context, args.manifests)
+        _write(reports.batch_csv(results) if args.format == "csv" else reports.batch_json(results), args.output)
+        return EXIT_OK if all(not isinstance(r, str) and r.passed for r in results.values()) else EXIT_FAILED
+    if args.format == "csv":
+        raise UnusableInput("--format csv is for a class (--all-namespaces); use text, json or junit")
+    if args.static:
+        result = grade_static(args.lab, args.manifests or "-")
+    else:
+        from firstapp.cluster import Cluster
+
+        cluster = Cluster.connect(args.context)
+        result = grade_live(args.lab, args.namespace or cluster.default_namespace, args.manifests,
+                            allow_disruption=args.allow_disruption, cluster=cluster)
+    _write(reports.render(result, args.format), args.output)
+    return EXIT_OK if result.passed else EXIT_FAILED
+
+
+def _write(report: str, output: str | None) -> None:
+    if output:
         try:
-            Path(args.output).write_text(report)
+            Path(output).write_text(report)
         except OSError as error:
-            raise UnusableInput(f"{args.output}: cannot write the report ({error.strerror})") from None
+            raise UnusableInput(f"{output}: cannot write the report ({error.strerror})") from None
     else:
         sys.stdout.write(report)
-    return EXIT_OK if result.passed else EXIT_FAILED
 
 
 def _cluster_command(args: argparse.Namespace) -> int:

@@ -37,6 +37,7 @@ def kubeconfig_path() -> str:
 class Cluster:
     context: str
     api: client.ApiClient
+    default_namespace: str = "default"  # the context's namespace
 
     @classmethod
     def connect(cls, context: str | None = None, timeout: float = 5.0) -> "Cluster":
@@ -51,8 +52,12 @@ class Cluster:
         chosen = context or (current or {}).get("name")
         if chosen not in names:
             raise ClusterUnavailable(f"kubeconfig {path} has no context {chosen!r}; it has: {', '.join(names)}")
-        api = config.new_client_from_config(config_file=path, context=chosen)
-        cluster = cls(chosen, api)
+        try:
+            api = config.new_client_from_config(config_file=path, context=chosen)
+        except (config.ConfigException, OSError, ValueError) as error:
+            raise ClusterUnavailable(f"context {chosen!r} in kubeconfig {path} is unusable: {error}") from None
+        entry = next(c for c in contexts if c["name"] == chosen)
+        cluster = cls(chosen, api, (entry.get("context") or {}).get("namespace") or "default")
         try:
             client.VersionApi(api).get_code(_request_timeout=timeout)
         except (urllib3.exceptions.HTTPError, OSError, ApiException) as error:
@@ -76,6 +81,12 @@ class Cluster:
     @functools.cached_property
     def _dynamic(self) -> dynamic.DynamicClient:
         return dynamic.DynamicClient(self.api)
+
+    def namespaces(self, selector: str) -> list[str]:
+        try:
+            return sorted(n.metadata.name for n in self.core.list_namespace(label_selector=selector).items)
+        except ApiException as error:
+            raise _translated(error, f"list namespaces with label {selector}") from None
 
     def ensure_namespace(self, namespace: str) -> None:
         try:

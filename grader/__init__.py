@@ -1,6 +1,10 @@
-"""The course's grader: static checks of the learner's YAML (layer 1); live state and
-routing checks (layers 2 and 3) build on the same labs, results and reports."""
+"""The course's grader: static checks of the learner's YAML (layer 1), the applied
+state (layer 2) and real routing (layer 3), for each lab checkpoint.
 
-from grader.run import grade_static
+In a notebook: `grader.check("checkpoint-3", manifests=path, namespace=ns)`.
+"""
 
-__all__ = ["grade_static"]
+from grader.notebook import check
+from grader.run import grade_live, grade_static
+
+__all__ = ["check", "grade_live", "grade_static"]

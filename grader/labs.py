@@ -4,16 +4,29 @@ visibility, and which layer (static, state, routing) evaluates them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Callable
 
-from grader import schema, service_rules
-from grader.course import TIERS, WEB_NODE_PORT
+from grader import routing, schema, service_rules, state_rules, workload_rules
+from grader.course import TIERS, WEB_NODE_PORT, Tier
 from grader.errors import UnusableInput
 from grader.findings import Finding
+from grader.live import LiveState
 from grader.submission import Submission
 
-STATIC = "static"
+STATIC, STATE, ROUTING = "static", "state", "routing"
+LAYERS = (STATIC, STATE, ROUTING)
+
+
+class Skip(Exception):
+    """A check that could not run here (the reason is shown; it scores 0 of 0)."""
+
+
+@dataclass(frozen=True)
+class Context:
+    submission: Submission
+    live: LiveState | None = None
+    allow_disruption: bool = False
+    submitted_file: bool = True  # False: the namespace's own objects stand in for a submission
 
 
 @dataclass(frozen=True)
@@ -22,53 +35,134 @@ class Check:
     title: str
     points: int
     hint: str  # what to look at when it fails; the findings add the specifics
-    evaluate: Callable[[Submission], list[Finding]]
+    evaluate: Callable[[Context], list[Finding]]
     layer: str = STATIC
     visibility: str = "visible"  # or "hidden": counted, never revealed to the learner
 
 
-def _tier_checks(tier) -> list[Check]:
+def _valid() -> Check:
+    return Check("manifests-valid", "Every object is valid Kubernetes 1.34", 1,
+                 "Fix the fields named below; an unknown field is usually a typo or wrong indentation.",
+                 lambda ctx: schema.validate(ctx.submission.manifests))
+
+
+def _labels(tier: Tier) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in tier.labels.items())
+
+
+def _service_checks(tier: Tier) -> list[Check]:
     decision = ("NodePort, so it is reachable from outside the cluster" if tier.external
                 else "ClusterIP (or headless), so only pods inside the cluster reach it")
     return [
         Check(f"{tier.name}-service-selector", f"Service {tier.name} selects exactly the {tier.name} pods", 1,
               f"spec.selector of Service {tier.name} must match the labels of the {tier.name} pod template "
-              f"({', '.join(f'{k}: {v}' for k, v in tier.labels.items())}) and no other.",
-              partial(service_rules.service_selector, tier=tier)),
+              f"({_labels(tier)}) and no other.",
+              lambda ctx: service_rules.service_selector(ctx.submission, tier)),
         Check(f"{tier.name}-service-target-port", f"Service {tier.name} forwards to a port its pods listen on", 1,
               f"targetPort must name ({tier.port_name!r}) or number ({tier.port}) a container port of the "
               f"{tier.name} pods, with the same protocol.",
-              partial(service_rules.service_target_ports, tier=tier)),
+              lambda ctx: service_rules.service_target_ports(ctx.submission, tier)),
         Check(f"{tier.name}-service-type", f"Service {tier.name} is {decision.split(',')[0]}", 1,
               f"Decision #3: {tier.name} should be {decision}.",
-              partial(service_rules.service_type, tier=tier)),
+              lambda ctx: service_rules.service_type(ctx.submission, tier)),
     ]
+
+
+def _checkpoint1() -> list[Check]:
+    return [
+        _valid(),
+        *[Check(f"{tier.name}-image", f"A pod runs the {tier.name} image", 1,
+                f"Run {workload_rules.course_image(tier)} with imagePullPolicy IfNotPresent.",
+                lambda ctx, tier=tier: workload_rules.tier_image(ctx.submission, tier)) for tier in TIERS],
+        Check("images-present", "The three images are loaded into the cluster", 1,
+              "`firstapp up` builds and loads the images.", lambda ctx: _images_present(ctx), layer=STATE),
+        *[Check(f"{tier.name}-pod-healthy", f"The {tier.name} pod starts and answers its health check", 1,
+                f"The pod must be Ready and answer {'Redis PING' if tier.name == 'db' else '/healthz'}.",
+                lambda ctx, tier=tier: workload_rules.pods_healthy(ctx.live, tier), layer=ROUTING)
+          for tier in TIERS],
+    ]
+
+
+def _images_present(ctx: Context) -> list[Finding]:
+    if ctx.live.node_images is None:
+        raise Skip("the grader may not read nodes with this account")
+    return workload_rules.images_present(ctx.live)
+
+
+def _checkpoint2() -> list[Check]:
+    return [
+        _valid(),
+        *[Check(f"{tier.name}-controller", f"{tier.name} runs under a {tier.controller}", 1,
+                f"Decision #2: {tier.name} is managed by a {tier.controller}.",
+                lambda ctx, tier=tier: workload_rules.tier_controller(ctx.submission, tier)) for tier in TIERS],
+        Check("liveness-probes", "Every container has a liveness probe", 1,
+              "Add livenessProbe (httpGet /healthz on web and api, tcpSocket on db's redis port).",
+              lambda ctx: workload_rules.liveness_probes(ctx.submission)),
+        Check("workloads-available", "Every replica of every tier is ready", 1,
+              "Wait for the rollout (`kubectl rollout status`), or read the pods' events.",
+              lambda ctx: state_rules.workloads_available(ctx.submission, ctx.live), layer=STATE),
+        Check("liveness-passing", "Liveness probes pass (no restarts)", 1,
+              "A restarting container usually has a liveness probe on the wrong path or port.",
+              lambda ctx: workload_rules.liveness_passing(ctx.live), layer=STATE),
+        Check("self-healing", "A deleted web pod is replaced by its Deployment", 1,
+              "Only a controller recreates pods; a bare Pod stays gone.", _self_healing, layer=STATE),
+    ]
+
+
+def _self_healing(ctx: Context) -> list[Finding]:
+    if not ctx.allow_disruption:
+        raise Skip("not run: it deletes a pod, so it needs --allow-disruption")
+    return workload_rules.self_healed(ctx.live)
+
+
+def _applied_matches(ctx: Context) -> list[Finding]:
+    if not ctx.submitted_file:
+        raise Skip("no submission given (--manifests): graded what is applied")
+    return state_rules.applied_matches(ctx.submission, ctx.live)
 
 
 def _checkpoint3() -> list[Check]:
     return [
-        Check("manifests-valid", "Every object is valid Kubernetes 1.34", 1,
-              "Fix the fields named below; an unknown field is usually a typo or wrong indentation.",
-              lambda submission: schema.validate(submission.manifests)),
-        *[check for tier in TIERS for check in _tier_checks(tier)],
+        _valid(),
+        *[check for tier in TIERS for check in _service_checks(tier)],
         Check("web-node-port", f"Service web opens node port {WEB_NODE_PORT}", 1,
               f"Set spec.ports[].nodePort: {WEB_NODE_PORT} on the web Service; the cluster forwards "
               f"http://localhost:{WEB_NODE_PORT} to it.",
-              service_rules.web_node_port),
+              lambda ctx: service_rules.web_node_port(ctx.submission)),
         Check("port-names", "Port names are valid", 1,
               "Container port names are at most 15 characters (lowercase, digits, hyphens); "
               "Service port names are DNS labels, required when a Service has several ports.",
-              service_rules.port_names),
+              lambda ctx: service_rules.port_names(ctx.submission)),
         Check("no-extra-exposure", "No other Service exposes the application outside the cluster", 1,
               "Only web should be reachable from outside; remove NodePort/LoadBalancer/externalIPs "
               "from every other Service.",
-              service_rules.no_extra_exposure, visibility="hidden"),
+              lambda ctx: service_rules.no_extra_exposure(ctx.submission), visibility="hidden"),
+        Check("applied-matches-submission", "What is applied is what you submitted", 1,
+              "Apply your file again (`kubectl apply -f`); the fields below differ in the cluster.",
+              _applied_matches, layer=STATE),
+        Check("workloads-available", "Every replica of every tier is ready", 1,
+              "Wait for the rollout (`kubectl rollout status`), or read the pods' events.",
+              lambda ctx: state_rules.workloads_available(ctx.submission, ctx.live), layer=STATE),
+        *[Check(f"{tier.name}-endpoints", f"Service {tier.name}'s endpoints are exactly the ready {tier.name} pods",
+                1, "EndpointSlices list the ready pods a Service's selector matches.",
+                lambda ctx, tier=tier: state_rules.endpoints_match_ready_pods(ctx.submission, ctx.live, tier),
+                layer=STATE) for tier in TIERS],
+        Check("routing-in-cluster", "Inside the cluster every tier answers by name, FQDN, ClusterIP and pod IP", 1,
+              "See the routing table: each mismatch names its likely cause.",
+              lambda ctx: routing.routing_findings(ctx.live, routing.IN_CLUSTER), layer=ROUTING),
+        Check("routing-from-outside", f"From outside only web answers (localhost:{WEB_NODE_PORT})", 1,
+              "See the routing table: web must answer on the node port; api and db must not.",
+              lambda ctx: routing.routing_findings(ctx.live, routing.HOST), layer=ROUTING),
     ]
 
 
 LABS: dict[str, Callable[[], list[Check]]] = {
+    "checkpoint-1": _checkpoint1,
+    "checkpoint-2": _checkpoint2,
     "checkpoint-3": _checkpoint3,
 }
+# Which traffic each lab's routing layer sends.
+ROUTE_PLANS = {"checkpoint-1": routing.health_plan, "checkpoint-2": None, "checkpoint-3": routing.plan}
 
 
 def checks_of(lab: str, layers: tuple[str, ...]) -> list[Check]:

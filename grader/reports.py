@@ -1,11 +1,15 @@
-"""Renderings of a `LabResult`: JSON (Gradescope's shape), JUnit XML, terminal text.
+"""Renderings of a `LabResult`: JSON (Gradescope's shape), JUnit XML, terminal text,
+HTML for notebooks, and CSV for a batch of learners.
 
-JSON and JUnit are for instructors and CI and carry every check; the text report is for
-the learner and never reveals a hidden check beyond counting it.
+JSON, JUnit and CSV are for instructors and CI and carry every check; the text and
+HTML reports are for the learner and never reveal a hidden check beyond counting it.
 """
 
 from __future__ import annotations
 
+import csv
+import html
+import io
 import json
 import xml.etree.ElementTree as ET
 
@@ -18,31 +22,62 @@ def render(result: LabResult, fmt: str) -> str:
     return {"text": to_text, "json": to_json, "junit": to_junit}[fmt](result)
 
 
-def to_json(result: LabResult) -> str:
-    return json.dumps({
+def as_dict(result: LabResult) -> dict:
+    return {
         "lab": result.lab,
+        **({"namespace": result.namespace} if result.namespace else {}),
         "score": result.score,
         "max_score": result.max_score,
         "summary": result.summary(),
         "checks": [{
-            "id": c.id, "title": c.title, "passed": c.passed, "score": c.score,
-            "max_score": c.max_score, "hint": c.hint, "visibility": c.visibility,
+            "id": c.id, "title": c.title, "passed": c.passed and not c.skipped, "score": c.score,
+            "max_score": c.counted_max, "hint": c.hint, "visibility": c.visibility,
             "findings": [f.as_dict() for f in c.findings],
         } for c in result.checks],
-    }, indent=2) + "\n"
+        "routes": [{"from": r.source, "to": r.target, "tier": r.tier, "expected": r.expected,
+                    "observed": r.observed, "detail": r.detail} for r in result.routes],
+    }
+
+
+def to_json(result: LabResult) -> str:
+    return json.dumps(as_dict(result), indent=2) + "\n"
+
+
+def batch_json(results: dict[str, LabResult | str]) -> str:
+    """One document for a class: each namespace's result, or why it could not be graded."""
+    return json.dumps([{"namespace": ns, **as_dict(r)} if isinstance(r, LabResult)
+                       else {"namespace": ns, "error": r} for ns, r in results.items()], indent=2) + "\n"
+
+
+def batch_csv(results: dict[str, LabResult | str]) -> str:
+    """One row per learner namespace: score, then each check's points."""
+    ids = next((([c.id for c in r.checks]) for r in results.values() if isinstance(r, LabResult)), [])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["namespace", "score", "max_score", "error", *ids])
+    for namespace, result in results.items():
+        if isinstance(result, LabResult):
+            points = {c.id: c.score for c in result.checks}
+            writer.writerow([namespace, result.score, result.max_score, "", *[points.get(i, "") for i in ids]])
+        else:
+            writer.writerow([namespace, "", "", result, *[""] * len(ids)])
+    return out.getvalue()
 
 
 def to_junit(result: LabResult) -> str:
     suite = ET.Element("testsuite", name=result.lab, tests=str(len(result.checks)),
-                       failures=str(sum(not c.passed for c in result.checks)), errors="0")
+                       failures=str(sum(not c.passed for c in result.checks)), errors="0",
+                       skipped=str(sum(bool(c.skipped) for c in result.checks)))
     for check in result.checks:
         case = ET.SubElement(suite, "testcase", classname=result.lab, name=check.id)
         ET.SubElement(case, "properties").extend([
             ET.Element("property", name="title", value=check.title),
-            ET.Element("property", name="score", value=f"{check.score}/{check.max_score}"),
+            ET.Element("property", name="score", value=f"{check.score}/{check.counted_max}"),
             ET.Element("property", name="visibility", value=check.visibility),
         ])
-        if not check.passed:
+        if check.skipped:
+            ET.SubElement(case, "skipped", message=check.skipped)
+        elif not check.passed:
             failure = ET.SubElement(case, "failure", message=check.hint.splitlines()[0])
             failure.text = check.hint
     suites = ET.Element("testsuites")
@@ -51,13 +86,45 @@ def to_junit(result: LabResult) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
+def _mark(check) -> str:
+    return "SKIP" if check.skipped else ("PASS" if check.passed else "FAIL")
+
+
 def to_text(result: LabResult) -> str:
-    lines = [f"{result.lab}: score {result.score}/{result.max_score} ({result.summary()})", ""]
+    where = f" in namespace {result.namespace}" if result.namespace else ""
+    lines = [f"{result.lab}{where}: score {result.score}/{result.max_score} ({result.summary()})", ""]
     for check in result.visible:
-        mark = "PASS" if check.passed else "FAIL"
-        lines.append(f"  {mark}  {check.score}/{check.max_score}  {check.id}: {check.title}")
+        lines.append(f"  {_mark(check)}  {check.score}/{check.counted_max}  {check.id}: {check.title}")
         for hint_line in check.hint.splitlines():
             lines.append(f"            {hint_line}")
     if result.hidden:
         lines += ["", f"  {len(result.hidden)} hidden check(s) count towards the score and are not shown."]
+    if result.routes:
+        lines += ["", "  routing (expected vs observed):"]
+        width = max(len(r.target) for r in result.routes)
+        for route in result.routes:
+            verdict = "ok " if route.matches else "MISMATCH"
+            lines.append(f"    {verdict:<8} {route.source:<9} -> {route.target:<{width}}  expected {route.expected:<7} "
+                         f"observed {route.observed:<10} {route.detail}")
     return "\n".join(lines) + "\n"
+
+
+def to_html(result: LabResult) -> str:
+    """The learner's table in a notebook: checks with points and hints, then routing."""
+    colour = {"PASS": "#0a0", "FAIL": "#c00", "SKIP": "#888"}
+    rows = "".join(
+        f"<tr><td style='color:{colour[_mark(c)]};font-weight:bold'>{_mark(c)}</td><td>{c.score}/{c.counted_max}</td>"
+        f"<td>{html.escape(c.title)}<br><code>{c.id}</code></td>"
+        f"<td><pre style='white-space:pre-wrap;margin:0'>{html.escape(c.hint)}</pre></td></tr>"
+        for c in result.visible)
+    table = (f"<h4>{html.escape(result.lab)}: {result.score}/{result.max_score} "
+             f"&mdash; {html.escape(result.summary())}</h4><table><tr><th></th><th>points</th><th>check</th>"
+             f"<th>hint</th></tr>{rows}</table>")
+    if result.routes:
+        route_rows = "".join(
+            f"<tr><td>{'&#10004;' if r.matches else '&#10008;'}</td><td>{html.escape(r.source)}</td>"
+            f"<td><code>{html.escape(r.target)}</code></td><td>{r.expected}</td><td>{html.escape(r.observed)}</td>"
+            f"<td>{html.escape(r.detail)}</td></tr>" for r in result.routes)
+        table += ("<h4>Routing: expected vs observed</h4><table><tr><th></th><th>from</th><th>to</th>"
+                  f"<th>expected</th><th>observed</th><th>detail</th></tr>{route_rows}</table>")
+    return table

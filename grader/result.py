@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from grader.findings import Finding
+from grader.live import Route
 
 MAX_FINDINGS_IN_HINT = 5
 
@@ -17,6 +18,7 @@ class CheckResult:
     visibility: str
     findings: list[Finding] = field(default_factory=list)
     general_hint: str = ""
+    skipped: str = ""  # why the check did not run; it then scores 0 of 0
 
     @property
     def passed(self) -> bool:
@@ -24,11 +26,17 @@ class CheckResult:
 
     @property
     def score(self) -> int:
-        return self.max_score if self.passed else 0
+        return self.max_score if self.passed and not self.skipped else 0
+
+    @property
+    def counted_max(self) -> int:
+        return 0 if self.skipped else self.max_score
 
     @property
     def hint(self) -> str:
         """Empty when passed; else the specific problems, then the general advice."""
+        if self.skipped:
+            return f"skipped: {self.skipped}"
         if self.passed:
             return ""
         lines = [str(f) for f in self.findings[:MAX_FINDINGS_IN_HINT]]
@@ -41,6 +49,8 @@ class CheckResult:
 class LabResult:
     lab: str
     checks: list[CheckResult]
+    namespace: str | None = None
+    routes: list[Route] = field(default_factory=list)
 
     @property
     def score(self) -> int:
@@ -48,7 +58,7 @@ class LabResult:
 
     @property
     def max_score(self) -> int:
-        return sum(c.max_score for c in self.checks)
+        return sum(c.counted_max for c in self.checks)
 
     @property
     def passed(self) -> bool:
@@ -64,7 +74,7 @@ class LabResult:
 
     def summary(self) -> str:
         """What a learner may be told: hidden checks are counted, never revealed."""
-        visible_passed = sum(c.passed for c in self.visible)
+        visible_passed = sum(c.passed and not c.skipped for c in self.visible)
         if self.hidden:
             text = f"{visible_passed} of {len(self.visible)} visible checks passed"
             text += f"; {len(self.hidden)} hidden check{'s' if len(self.hidden) > 1 else ''} not shown"
