@@ -88,6 +88,19 @@ class Cluster:
         except ApiException as error:
             raise _translated(error, f"list namespaces with label {selector}") from None
 
+    def release_node_port(self, node_port: int, keep_namespace: str) -> list[str]:
+        """Deletes the Services of other namespaces holding `node_port` (node ports are
+        cluster-wide, and the course's 30080 serves one namespace at a time); returns
+        `namespace/name` of each one deleted."""
+        released = []
+        for service in self.core.list_service_for_all_namespaces().items:
+            if service.metadata.namespace == keep_namespace:
+                continue
+            if any(port.node_port == node_port for port in service.spec.ports or []):
+                self.core.delete_namespaced_service(service.metadata.name, service.metadata.namespace)
+                released.append(f"{service.metadata.namespace}/{service.metadata.name}")
+        return released
+
     def ensure_namespace(self, namespace: str) -> None:
         try:
             self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))

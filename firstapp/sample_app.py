@@ -4,6 +4,7 @@ running app whether web -> api -> db answers."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -13,6 +14,7 @@ import yaml
 
 from firstapp.cluster import Cluster
 from firstapp.providers.base import REPO
+from grader.course import WEB_NODE_PORT
 
 APP_URL = "http://localhost:30080"
 APP_NAMESPACE = "firstapp"
@@ -25,6 +27,8 @@ def reference_objects(lab: str = "checkpoint-3") -> list[dict]:
 
 def deploy(cluster: Cluster, namespace: str = APP_NAMESPACE, lab: str = "checkpoint-3") -> list[str]:
     cluster.ensure_namespace(namespace)
+    for service in cluster.release_node_port(WEB_NODE_PORT, keep_namespace=namespace):
+        print(f"node port {WEB_NODE_PORT} moved to namespace {namespace} (deleted Service {service})", file=sys.stderr)
     applied = cluster.apply(reference_objects(lab), namespace)
     cluster.wait_available(namespace, [ref for ref in applied if ref.split("/")[0] in ("Deployment", "StatefulSet")])
     return applied

@@ -6,10 +6,12 @@ this machine. Everything the cluster says or refuses is turned into `LiveState` 
 from __future__ import annotations
 
 import time
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import urllib3
 from kubernetes.client.exceptions import ApiException
+from websocket import WebSocketException
 
 from firstapp.cluster import Cluster, ClusterUnavailable
 from firstapp.probe import ProbePod, from_host
@@ -35,8 +37,28 @@ def _call(action: str, function, *args, **kwargs) -> Any:
         raise ClusterUnavailable(f"the cluster stopped answering while trying to {action}: {error}") from None
 
 
+@contextmanager
+def cluster_errors(cluster: Cluster) -> Iterator[None]:
+    """Whatever the cluster does mid-run (stops answering, refuses) ends the run with
+    one message naming the context, never a traceback."""
+    try:
+        yield
+    except ApiException as error:
+        raise ClusterUnavailable(f"the cluster of context {cluster.context} refused a request: "
+                                 f"{error.status} {error.reason}") from None
+    except (urllib3.exceptions.HTTPError, OSError, WebSocketException) as error:
+        raise ClusterUnavailable(f"the cluster of context {cluster.context} stopped answering during "
+                                 f"grading: {error}") from None
+
+
 def collect(cluster: Cluster, namespace: str) -> LiveState:
-    _call(f"read namespace {namespace}", cluster.core.read_namespace, namespace)
+    try:
+        cluster.core.read_namespace(namespace)
+    except ApiException as error:
+        if error.status == 404:
+            raise ClusterUnavailable(f"namespace {namespace} does not exist in context {cluster.context}") from None
+        if error.status != 403:  # a learner may work in a namespace without reading Namespace objects
+            raise
     live = LiveState(namespace)
     serialize = cluster.api.sanitize_for_serialization
     listings = {
@@ -98,13 +120,14 @@ def probe_routes(cluster: Cluster, live: LiveState, probes: list[routing.Probe],
     if inside:
         with ProbePod(cluster, live.namespace, timeout=timeout, attempts=2) as pod:
             results = pod.batch([(p.kind, p.address) for p in inside])
-        _record(inside, results)
+        _record(inside, results, live)
     if outside:
-        _record(outside, from_host([(p.kind, p.address) for p in outside], timeout=timeout, attempts=2))
+        _record(outside, from_host([(p.kind, p.address) for p in outside], timeout=timeout, attempts=2), live)
     live.routes = [p.route for p in probes]
 
 
-def _record(probes, results) -> None:
+def _record(probes, results, live: LiveState) -> None:
+    own_pods = {pod.name for pod in live.pods}
     for probe, result in zip(probes, results):
         route = probe.route
         if not result.ok:
@@ -118,7 +141,11 @@ def _record(probes, results) -> None:
                 who = result.json()
             except ValueError:
                 who = {}
-            if result.status == 200 and (probe.healthy_is_enough or who.get("tier") == route.tier):
+            if result.status == 200 and who.get("pod") and who["pod"] not in own_pods:
+                # Node ports are cluster-wide: another namespace's web may hold 30080.
+                route.observed = "other namespace"
+                route.detail = f"pod {who['pod']}, not in namespace {live.namespace}, answered"
+            elif result.status == 200 and (probe.healthy_is_enough or who.get("tier") == route.tier):
                 route.observed, route.detail = ALLOWED, f"pod {who.get('pod')} answered"
             else:
                 route.observed = "wrong tier"

@@ -107,6 +107,9 @@ def diagnose(route: Route, live: LiveState) -> str:
         return f"service type: web must be a NodePort Service (it is {dig(service, 'spec', 'type', default='ClusterIP')})"
     if route.source == HOST and WEB_NODE_PORT not in [p.get("nodePort") for p in dig(service, "spec", "ports", default=[])]:
         return f"nodePort: the web Service does not open {WEB_NODE_PORT}"
+    if route.observed == "other namespace":
+        return (f"node port {WEB_NODE_PORT} belongs to another namespace's Service; it serves one namespace "
+                f"at a time (delete that Service, or let the lab notebook move the port)")
     if "answered" in route.detail:
         return f"selector: another tier answered ({route.detail}); the selector picks the wrong pods"
     pods = live.pods_of(tier.labels)

@@ -45,12 +45,13 @@ def grade_live(lab: str, namespace: str, manifests: str | Path | list[Manifest] 
     checks_of(lab, LAYERS)
     submitted = _load(manifests) if manifests is not None else None
     cluster = cluster or Cluster.connect(context)
-    live: LiveState = observe.collect(cluster, namespace)
-    submission = Submission(submitted if submitted is not None else observe.as_submission(live))
-    plan = ROUTE_PLANS.get(lab)
-    if plan is not None:
-        observe.probe_routes(cluster, live, plan(live))
-    if allow_disruption:
-        observe.disrupt(cluster, live)
+    with observe.cluster_errors(cluster):
+        live: LiveState = observe.collect(cluster, namespace)
+        submission = Submission(submitted if submitted is not None else observe.as_submission(live))
+        plan = ROUTE_PLANS.get(lab)
+        if plan is not None:
+            observe.probe_routes(cluster, live, plan(live))
+        if allow_disruption:
+            observe.disrupt(cluster, live)
     results = _evaluate(lab, LAYERS, Context(submission, live, allow_disruption, submitted is not None))
     return LabResult(lab, results, namespace=namespace, routes=live.routes)
