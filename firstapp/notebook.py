@@ -70,6 +70,10 @@ class Workspace:
         elif wait:
             self.wait_pods_ready()
 
+    def wait(self, *workloads: str) -> None:
+        """Waits until each `Kind/name` has all its replicas ready."""
+        self.cluster.wait_available(self.namespace, list(workloads))
+
     def wait_pods_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -80,10 +84,10 @@ class Workspace:
         raise TimeoutError(f"pods in {self.namespace} not ready after {timeout:.0f} s")
 
     def delete(self, kind: str, name: str) -> None:
-        subprocess_free = {"Pod": self.cluster.core.delete_namespaced_pod,
-                           "Service": self.cluster.core.delete_namespaced_service,
-                           "Deployment": self.cluster.apps.delete_namespaced_deployment}
-        subprocess_free[kind](name, self.namespace)
+        deleters = {"Pod": self.cluster.core.delete_namespaced_pod,
+                    "Service": self.cluster.core.delete_namespaced_service,
+                    "Deployment": self.cluster.apps.delete_namespaced_deployment}
+        deleters[kind](name, self.namespace)
         print(f"deleted {kind}/{name}")
 
     # -- looking --------------------------------------------------------------
@@ -154,15 +158,23 @@ class Workspace:
         print(f"namespace {self.namespace} deleted")
 
 
-def from_host(url: str) -> None:
-    """Requests `url` from this machine, as your browser would, and says who answered."""
-    try:
-        with urllib.request.urlopen(url, timeout=3) as response:
-            print(f"{url:<40} {_who(True, response.status, response.read().decode(), '')}")
-    except urllib.error.HTTPError as error:
-        print(f"{url:<40} {_who(True, error.code, error.read().decode(), '')}")
-    except OSError as error:
-        print(f"{url:<40} {_who(False, None, '', str(getattr(error, 'reason', error)))}")
+def from_host(url: str, patience: float = 10.0) -> None:
+    """Requests `url` from this machine, as your browser would, and says who answered.
+    Retries for up to `patience` seconds while the route is still being set up."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=3) as response:
+                print(f"{url:<40} {_who(True, response.status, response.read().decode(), '')}")
+                return
+        except urllib.error.HTTPError as error:
+            answer = _who(True, error.code, error.read().decode(), "")
+        except OSError as error:
+            answer = _who(False, None, "", str(getattr(error, "reason", error)))
+        if time.monotonic() > deadline:
+            print(f"{url:<40} {answer}")
+            return
+        time.sleep(0.5)
 
 
 def _who(ok: bool, status: int | None, body: str, error: str) -> str:
@@ -180,13 +192,12 @@ def _ready(pod) -> bool:
 
 
 def _objects(manifests: str | Path | list[dict]) -> list[dict]:
+    """Objects from a list, a file (absolute or relative to the repository) or YAML text."""
     if isinstance(manifests, list):
         return manifests
-    text = Path(manifests).read_text() if isinstance(manifests, Path) or (
-        isinstance(manifests, str) and "\n" not in manifests and Path(REPO, manifests).exists()) else manifests
-    if isinstance(manifests, str) and "\n" not in manifests and Path(REPO, manifests).exists():
-        text = Path(REPO, manifests).read_text()
-    return [d for d in yaml.safe_load_all(text) if d]
+    if isinstance(manifests, Path) or "\n" not in manifests:
+        manifests = (REPO / manifests).read_text()
+    return [d for d in yaml.safe_load_all(manifests) if d]
 
 
 def service_designer(workspace: Workspace):
@@ -211,3 +222,61 @@ def reference_workloads(lab: str = "checkpoint-3") -> list[dict]:
 def answers_mode() -> bool:
     """True when notebooks run unattended (CI): labs then submit the reference solution."""
     return os.environ.get("FIRSTAPP_LAB_ANSWERS") == "reference"
+
+
+LAB_FILES = {"checkpoint-1": "pods.yaml", "checkpoint-2": "workloads.yaml", "checkpoint-3": "services.yaml"}
+
+
+class Lab:
+    """A graded lab: its namespace, the starter file the learner edits, apply, check.
+
+    Run unattended (FIRSTAPP_LAB_ANSWERS=reference, as CI does) it submits the
+    reference solution instead of the starter file, proving the lab is solvable."""
+
+    def __init__(self, checkpoint: str, cluster: Cluster | None = None) -> None:
+        self.checkpoint = checkpoint
+        self.starter = REPO / "labs" / checkpoint / LAB_FILES[checkpoint]
+        self.workspace = Workspace(f"lab-{checkpoint}", cluster)
+        if checkpoint == "checkpoint-3":  # the lab is about Services: the workloads are given
+            self.workspace.apply(reference_workloads(), wait=False)
+
+    @property
+    def submission(self) -> Path:
+        if not answers_mode():
+            return self.starter
+        reference = sample_app.reference_objects(self.checkpoint) if self.checkpoint != "checkpoint-3" else \
+            [o for o in sample_app.reference_objects("checkpoint-3") if o["kind"] == "Service"]
+        path = Path(os.environ.get("TMPDIR", "/tmp")) / f"firstapp-{self.checkpoint}-reference.yaml"
+        path.write_text(yaml.safe_dump_all(reference, sort_keys=False))
+        return path
+
+    def editor(self):
+        from firstapp.widgets import YamlEditor
+
+        return YamlEditor(self.starter, on_check=lambda: (self.apply(), self.check())[1])
+
+    def apply(self) -> None:
+        """Applies the submission; a rejected file is reported, and nothing is applied."""
+        from grader.errors import UnusableInput
+
+        print(f"applying {self.submission.name}")
+        try:
+            self.workspace.apply(self.submission, wait=False)
+            self.workspace.wait_pods_ready(timeout=120)
+        except UnusableInput as error:
+            print(f"not applied: {error}")
+        except TimeoutError as error:
+            print(f"applied, but {error}; the check below will say why")
+
+    def check(self):
+        """The grader's table. Unattended, a reference solution that does not score full
+        marks is an error: that is how CI proves the lab can be solved."""
+        import grader
+
+        shown = grader.check(self.checkpoint, manifests=self.submission, namespace=self.workspace.namespace)
+        if answers_mode() and getattr(shown, "score", None) != getattr(shown, "max_score", -1):
+            raise RuntimeError(f"the reference solution of {self.checkpoint} did not pass:\n{shown!r}")
+        return shown
+
+    def cleanup(self) -> None:
+        self.workspace.cleanup()

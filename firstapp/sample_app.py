@@ -18,7 +18,7 @@ from grader.course import WEB_NODE_PORT
 
 APP_URL = "http://localhost:30080"
 APP_NAMESPACE = "firstapp"
-REFERENCE = {lab: REPO / "k8s" / "reference" / f"{lab}.yaml" for lab in ("checkpoint-3",)}
+REFERENCE = {lab: REPO / "k8s" / "reference" / f"{lab}.yaml" for lab in ("checkpoint-1", "checkpoint-2", "checkpoint-3")}
 
 
 def reference_objects(lab: str = "checkpoint-3") -> list[dict]:
