@@ -19,7 +19,7 @@ stamp="$venv/.installed-$(sha256sum "$repo/pyproject.toml" | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "==> installing the course's Python packages into .venv" >&2
   "$venv/bin/python" -m pip install -q --upgrade pip
-  "$venv/bin/python" -m pip install -q -e "$repo"
+  "$venv/bin/python" -m pip install -q -e "$repo[test]"
   rm -f "$venv"/.installed-* && touch "$stamp"
 fi
 export PATH="$venv/bin:${FIRSTAPP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/k8s-first-app}/bin:$PATH"
