@@ -68,18 +68,24 @@ def _service_checks(tier: Tier) -> list[Check]:
     ]
 
 
+def _per_tier(suffix: str, title: Callable[[Tier], str], hint: Callable[[Tier], str],
+              rule: Callable[[Context, Tier], list[Finding]], layer: str = STATIC) -> list[Check]:
+    """One check per tier, `<tier>-<suffix>`, worth a point each."""
+    return [Check(f"{tier.name}-{suffix}", title(tier), 1, hint(tier),
+                  lambda ctx, tier=tier: rule(ctx, tier), layer) for tier in TIERS]
+
+
 def _checkpoint1() -> list[Check]:
     return [
         _valid(),
-        *[Check(f"{tier.name}-image", f"A pod runs the {tier.name} image", 1,
-                f"Run {workload_rules.course_image(tier)} with imagePullPolicy IfNotPresent.",
-                lambda ctx, tier=tier: workload_rules.tier_image(ctx.submission, tier)) for tier in TIERS],
+        *_per_tier("image", lambda t: f"A pod runs the {t.name} image",
+                   lambda t: f"Run {workload_rules.course_image(t)} with imagePullPolicy IfNotPresent.",
+                   lambda ctx, t: workload_rules.tier_image(ctx.submission, t)),
         Check("images-present", "The three images are loaded into the cluster", 1,
-              "`firstapp up` builds and loads the images.", lambda ctx: _images_present(ctx), layer=STATE),
-        *[Check(f"{tier.name}-pod-healthy", f"The {tier.name} pod starts and answers its health check", 1,
-                f"The pod must be Ready and answer {'Redis PING' if tier.name == 'db' else '/healthz'}.",
-                lambda ctx, tier=tier: workload_rules.pods_healthy(ctx.live, tier), layer=ROUTING)
-          for tier in TIERS],
+              "`firstapp up` builds and loads the images.", _images_present, layer=STATE),
+        *_per_tier("pod-healthy", lambda t: f"The {t.name} pod starts and answers its health check",
+                   lambda t: f"The pod must be Ready and answer {'Redis PING' if t.name == 'db' else '/healthz'}.",
+                   lambda ctx, t: workload_rules.pods_healthy(ctx.live, t), layer=ROUTING),
     ]
 
 
@@ -92,9 +98,9 @@ def _images_present(ctx: Context) -> list[Finding]:
 def _checkpoint2() -> list[Check]:
     return [
         _valid(),
-        *[Check(f"{tier.name}-controller", f"{tier.name} runs under a {tier.controller}", 1,
-                f"Decision #2: {tier.name} is managed by a {tier.controller}.",
-                lambda ctx, tier=tier: workload_rules.tier_controller(ctx.submission, tier)) for tier in TIERS],
+        *_per_tier("controller", lambda t: f"{t.name} runs under a {t.controller}",
+                   lambda t: f"Decision #2: {t.name} is managed by a {t.controller}.",
+                   lambda ctx, t: workload_rules.tier_controller(ctx.submission, t)),
         Check("liveness-probes", "Every container has a liveness probe", 1,
               "Add livenessProbe (httpGet /healthz on web and api, tcpSocket on db's redis port).",
               lambda ctx: workload_rules.liveness_probes(ctx.submission)),
@@ -143,10 +149,9 @@ def _checkpoint3() -> list[Check]:
         Check("workloads-available", "Every replica of every tier is ready", 1,
               "Wait for the rollout (`kubectl rollout status`), or read the pods' events.",
               lambda ctx: state_rules.workloads_available(ctx.submission, ctx.live), layer=STATE),
-        *[Check(f"{tier.name}-endpoints", f"Service {tier.name}'s endpoints are exactly the ready {tier.name} pods",
-                1, "EndpointSlices list the ready pods a Service's selector matches.",
-                lambda ctx, tier=tier: state_rules.endpoints_match_ready_pods(ctx.submission, ctx.live, tier),
-                layer=STATE) for tier in TIERS],
+        *_per_tier("endpoints", lambda t: f"Service {t.name}'s endpoints are exactly the ready {t.name} pods",
+                   lambda t: "EndpointSlices list the ready pods a Service's selector matches.",
+                   lambda ctx, t: state_rules.endpoints_match_ready_pods(ctx.submission, ctx.live, t), layer=STATE),
         Check("routing-in-cluster", "Inside the cluster every tier answers by name, FQDN, ClusterIP and pod IP", 1,
               "See the routing table: each mismatch names its likely cause.",
               lambda ctx: routing.routing_findings(ctx.live, routing.IN_CLUSTER), layer=ROUTING),
