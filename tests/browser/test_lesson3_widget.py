@@ -28,6 +28,7 @@ if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
                 "(./run-tests installs them on Debian as root)", allow_module_level=True)
 
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -79,9 +80,10 @@ def browser(tmp_path):
 def test_switching_web_to_nodeport_changes_the_yaml_preview(jupyterlab, browser, cluster):
     base, token = jupyterlab
     browser.get(f"{base}/lab/tree/lessons/03-services.ipynb?token={token}")
-    wait = WebDriverWait(browser, 240, poll_frequency=0.5)
-    first_cell = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell"))
-    first_cell.click()
+    wait = WebDriverWait(browser, 240, poll_frequency=0.5, ignored_exceptions=(StaleElementReferenceException,))
+    # The notebook re-renders while it loads and its kernel starts: act once the kernel is idle.
+    wait.until(lambda d: "Idle" in d.find_element(By.ID, "jp-main-statusbar").text)
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell").click() or True)
     time.sleep(1)
     for _ in range(WIDGET_CELL + 1):  # run the cells above the widget, then the widget's own
         webdriver.ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
