@@ -58,9 +58,18 @@ class LocalProvider:
             run_streamed(["bash", str(SCRIPTS / "down.sh")])
 
     def status(self) -> list[tuple[str, str]]:
-        rows = []
-        for component in COMPONENTS:
-            rows.append((component, _component_state(component)))
+        rows = [(component, _component_state(component)) for component in COMPONENTS]
+        if _component_state("containerd") == "stopped":
+            return rows
+        from firstapp.images import apps
+        from firstapp.images.containerd import imported_id
+
+        os.environ.setdefault("CONTAINERD_ADDRESS", str(RUN_DIR / "containerd.sock"))
+        for tag in (f"firstapp/{tier}:{apps.IMAGE_TAG}" for tier in ("web", "api", "db")):
+            try:
+                rows.append((f"image {tag}", "loaded" if imported_id(tag) else "missing (run `firstapp up`)"))
+            except RuntimeError as error:
+                rows.append((f"image {tag}", f"unknown ({error})"))
         return rows
 
 
