@@ -47,9 +47,6 @@ def probe(kind, target):
                 c.settimeout(timeout)
                 c.sendall(b"PING\r\n")
                 return {"ok": True, "body": c.recv(64).decode("utf-8", "replace").strip()}
-        if kind == "tcp":
-            socket.create_connection((host, int(port)), timeout=timeout).close()
-            return {"ok": True}
         if kind == "dns":
             socket.setdefaulttimeout(timeout)
             infos = socket.getaddrinfo(target, None, socket.AF_INET)
@@ -165,9 +162,6 @@ class ProbePod:
     def redis(self, host: str, port: int) -> ProbeResult:
         """Sends Redis' inline PING; a db that answers says +PONG in `body`."""
         return self.batch([("redis", f"{host}:{port}")])[0]
-
-    def tcp(self, host: str, port: int) -> ProbeResult:
-        return self.batch([("tcp", f"{host}:{port}")])[0]
 
     def dns(self, name: str) -> ProbeResult:
         return self.batch([("dns", name)])[0]

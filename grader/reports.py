@@ -15,9 +15,6 @@ import xml.etree.ElementTree as ET
 
 from grader.result import LabResult
 
-FORMATS = ("text", "json", "junit")
-
-
 def render(result: LabResult, fmt: str) -> str:
     return {"text": to_text, "json": to_json, "junit": to_junit}[fmt](result)
 
