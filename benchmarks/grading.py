@@ -13,10 +13,10 @@ import platform
 import statistics
 import time
 
-import yaml
-
-from firstapp.cluster import Cluster
-from firstapp.sample_app import REFERENCE
+from course.cluster import Cluster
+from course.probe import ProbePod
+from course.traffic import from_host
+from firstapp.sample_app import reference_objects
 from grader import observe, routing
 from grader.batch import grade_namespaces
 from grader.run import grade_live
@@ -25,7 +25,7 @@ LABEL_KEY = "firstapp-benchmark"
 
 
 def reference(node_port: bool) -> list[dict]:
-    docs = [d for d in yaml.safe_load_all(REFERENCE["checkpoint-3"].read_text()) if d]
+    docs = reference_objects("checkpoint-3")
     if not node_port:  # node port 30080 serves one namespace; the class's other webs stay internal
         for doc in docs:
             if doc["kind"] == "Service" and doc["metadata"]["name"] == "web":
@@ -50,7 +50,6 @@ def phases(cluster: Cluster, namespace: str) -> dict[str, float]:
     timings["read objects, pods, EndpointSlices"] = time.perf_counter() - started
     plan = routing.plan(live)
     inside = [p for p in plan if p.kind and p.route.source == routing.IN_CLUSTER]
-    from firstapp.probe import ProbePod, from_host
     started = time.perf_counter()
     with ProbePod(cluster, namespace, attempts=2) as pod:
         timings["probe pod start"] = time.perf_counter() - started

@@ -1,26 +1,33 @@
 """`firstapp`: the course's command line (up, down, status, grade).
 
 Exit status: 0 success (every check passed), 1 some check failed, 2 unusable input or
-environment, with one message on stderr and never a traceback.
+environment, with one message on stderr and never a traceback (`--debug` shows it).
+
+This is the CLI's error boundary, and a command users wait for: modules are imported
+only by the subcommand that needs them, so `--help` and `grade --static` never load
+the Kubernetes client.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from pathlib import Path
 
-from grader.errors import UnusableInput
+from course.errors import UnusableInput
+from course.labs import LABS
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="firstapp", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="firstapp", description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     grade = commands.add_parser("grade", help="grade a lab checkpoint")
-    grade.add_argument("lab", metavar="LAB", help="checkpoint-1, checkpoint-2 or checkpoint-3")
+    grade.add_argument("lab", metavar="LAB", help=", ".join(LABS))
     grade.add_argument("--manifests", metavar="PATH",
                        help="file, directory or - for stdin; with --static the default is stdin, "
                             "live the default is what is applied in the namespace")
@@ -51,10 +58,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from grader import batch, reports
+    from grader import reports
     from grader.run import grade_live, grade_static
 
     if args.all_namespaces:
+        from grader import batch
+
         if not args.selector:
             raise UnusableInput("--all-namespaces needs --selector LABEL (for example course=firstapp)")
         if args.format not in ("json", "csv"):
@@ -67,7 +76,7 @@ def _grade(args: argparse.Namespace) -> int:
     if args.static:
         result = grade_static(args.lab, args.manifests or "-")
     else:
-        from firstapp.cluster import Cluster
+        from course.cluster import Cluster
 
         cluster = Cluster.connect(args.context)
         result = grade_live(args.lab, args.namespace or cluster.default_namespace, args.manifests,
@@ -81,7 +90,7 @@ def _write(report: str, output: str | None) -> None:
         try:
             Path(output).write_text(report)
         except OSError as error:
-            raise UnusableInput(f"{output}: cannot write the report ({error.strerror})") from None
+            raise UnusableInput(f"{output}: cannot write the report ({error.strerror})") from error
     else:
         sys.stdout.write(report)
 
@@ -91,14 +100,19 @@ def _cluster_command(args: argparse.Namespace) -> int:
 
     if args.command == "up":
         return commands.up(args.provider, with_app=args.with_app, open_lab=not args.no_lab)
-    return getattr(commands, args.command)(args.provider)
+    if args.command == "down":
+        return commands.down(args.provider)
+    return commands.status(args.provider)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return args.run(args)
+        code: int = args.run(args)
+        return code
     except UnusableInput as error:
+        if args.debug:
+            traceback.print_exc()
         print(f"firstapp {args.command}: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
     except KeyboardInterrupt:

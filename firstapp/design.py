@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import yaml
 
-from grader.course import TIERS, WEB_NODE_PORT
+from course.model import TIERS, WEB_NODE_PORT
 
 SERVICE_TYPES = ("ClusterIP", "NodePort")
 KUBERNETES_DEFAULT = {tier.name: "ClusterIP" for tier in TIERS}  # what you get by saying nothing

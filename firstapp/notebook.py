@@ -3,21 +3,26 @@ prose does the teaching. Everything goes through `firstapp.cluster.Cluster`."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from course.cluster import Cluster, pod_is_ready
+from course.errors import UnusableInput
+from course.labs import LABS
+from course.model import WEB_NODE_PORT
+from course.paths import cache_dir, course_home
+from course.probe import PROBE_LABEL, ProbePod
 from firstapp import design, sample_app
-from firstapp.cluster import Cluster
-from firstapp.probe import ProbePod
-from firstapp.providers.base import REPO
-from grader.course import WEB_NODE_PORT
 
 
 def bring_up(provider: str | None = None) -> Cluster:
@@ -34,7 +39,7 @@ def bring_up(provider: str | None = None) -> Cluster:
 
 def kubectl(*args: str) -> None:
     """Runs kubectl against the current context and shows what it prints."""
-    binary = shutil.which("kubectl", path=str(Path.home() / ".cache" / "k8s-first-app" / "bin")) or shutil.which("kubectl")
+    binary = shutil.which("kubectl", path=str(cache_dir() / "bin")) or shutil.which("kubectl")
     if binary is None:
         print("kubectl is not installed; the Python cells below do the same")
         return
@@ -53,7 +58,7 @@ class Workspace:
         print(f"working in namespace {namespace} (context {self.cluster.context})")
 
     # -- applying and waiting -------------------------------------------------
-    def apply(self, manifests: str | Path | list[dict], wait: bool = True) -> None:
+    def apply(self, manifests: str | Path | list[dict[str, Any]], wait: bool = True) -> None:
         """Applies YAML text, a file, or objects; waits for their workloads unless told not to."""
         objects = _objects(manifests)
         if any(p.get("nodePort") == WEB_NODE_PORT for o in objects if o["kind"] == "Service"
@@ -78,7 +83,7 @@ class Workspace:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             pods = self._pods()
-            if pods and all(_ready(p) for p in pods):
+            if pods and all(pod_is_ready(p) for p in pods):
                 return
             time.sleep(0.5)
         raise TimeoutError(f"pods in {self.namespace} not ready after {timeout:.0f} s")
@@ -91,17 +96,18 @@ class Workspace:
         print(f"deleted {kind}/{name}")
 
     # -- looking --------------------------------------------------------------
-    def _pods(self, app: str | None = None) -> list:
+    def _pods(self, app: str | None = None) -> list[Any]:
         selector = f"app={app}" if app else None
-        return [p for p in self.cluster.core.list_namespaced_pod(self.namespace, label_selector=selector).items
-                if not (p.metadata.labels or {}).get("firstapp.probe")]
+        with self.cluster.errors(f"list pods in namespace {self.namespace}"):
+            pods = self.cluster.core.list_namespaced_pod(self.namespace, label_selector=selector).items
+        return [p for p in pods if not (p.metadata.labels or {}).get(PROBE_LABEL)]
 
     def pods(self, app: str | None = None) -> None:
         """A small `kubectl get pods -o wide`: name, ready, restarts, IP, node."""
         print(f"{'NAME':<28}{'READY':<7}{'RESTARTS':<10}{'IP':<16}NODE")
         for pod in self._pods(app):
             restarts = sum(s.restart_count for s in pod.status.container_statuses or [])
-            print(f"{pod.metadata.name:<28}{'yes' if _ready(pod) else 'no':<7}{restarts:<10}"
+            print(f"{pod.metadata.name:<28}{'yes' if pod_is_ready(pod) else 'no':<7}{restarts:<10}"
                   f"{pod.status.pod_ip or '-':<16}{pod.spec.node_name or '-'}")
 
     def pod_names(self, app: str) -> list[str]:
@@ -144,7 +150,7 @@ class Workspace:
         print(f"deleted pod {name} (IP {before})")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            fresh = [p for p in self._pods(app) if _ready(p) and p.metadata.deletion_timestamp is None
+            fresh = [p for p in self._pods(app) if pod_is_ready(p) and p.metadata.deletion_timestamp is None
                      and (p.metadata.name != name or p.status.pod_ip != before)]
             if fresh:
                 pod = fresh[0]
@@ -187,16 +193,12 @@ def _who(ok: bool, status: int | None, body: str, error: str) -> str:
         return f"HTTP {status}: {body[:60]!r}"
 
 
-def _ready(pod) -> bool:
-    return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
-
-
-def _objects(manifests: str | Path | list[dict]) -> list[dict]:
-    """Objects from a list, a file (absolute or relative to the repository) or YAML text."""
+def _objects(manifests: str | Path | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Objects from a list, a file (absolute or relative to the course folder) or YAML text."""
     if isinstance(manifests, list):
         return manifests
     if isinstance(manifests, Path) or "\n" not in manifests:
-        manifests = (REPO / manifests).read_text()
+        manifests = (course_home() / manifests).read_text()
     return [d for d in yaml.safe_load_all(manifests) if d]
 
 
@@ -215,16 +217,13 @@ def course_decision() -> dict[str, str]:
     return dict(design.COURSE_DECISION)
 
 
-def reference_workloads(lab: str = "checkpoint-3") -> list[dict]:
+def reference_workloads(lab: str = "checkpoint-3") -> list[dict[str, Any]]:
     return [o for o in sample_app.reference_objects(lab) if o["kind"] != "Service"]
 
 
 def answers_mode() -> bool:
     """True when notebooks run unattended (CI): labs then submit the reference solution."""
     return os.environ.get("FIRSTAPP_LAB_ANSWERS") == "reference"
-
-
-LAB_FILES = {"checkpoint-1": "pods.yaml", "checkpoint-2": "workloads.yaml", "checkpoint-3": "services.yaml"}
 
 
 class Lab:
@@ -235,18 +234,19 @@ class Lab:
 
     def __init__(self, checkpoint: str, cluster: Cluster | None = None) -> None:
         self.checkpoint = checkpoint
-        self.starter = REPO / "labs" / checkpoint / LAB_FILES[checkpoint]
-        self.workspace = Workspace(f"lab-{checkpoint}", cluster)
-        if checkpoint == "checkpoint-3":  # the lab is about Services: the workloads are given
-            self.workspace.apply(reference_workloads(), wait=False)
+        self.lab = LABS[checkpoint]
+        self.starter = course_home() / self.lab.starter
+        self.workspace = Workspace(self.lab.namespace, cluster)
+        if self.lab.services_only:  # the lab is about Services: the workloads are given
+            self.workspace.apply(reference_workloads(checkpoint), wait=False)
 
-    @property
+    @functools.cached_property
     def submission(self) -> Path:
         if not answers_mode():
             return self.starter
-        reference = sample_app.reference_objects(self.checkpoint) if self.checkpoint != "checkpoint-3" else \
-            [o for o in sample_app.reference_objects("checkpoint-3") if o["kind"] == "Service"]
-        path = Path(os.environ.get("TMPDIR", "/tmp")) / f"firstapp-{self.checkpoint}-reference.yaml"
+        reference = [o for o in sample_app.reference_objects(self.checkpoint)
+                     if not self.lab.services_only or o["kind"] == "Service"]
+        path = Path(tempfile.mkdtemp(prefix="firstapp-")) / f"{self.checkpoint}-reference.yaml"
         path.write_text(yaml.safe_dump_all(reference, sort_keys=False))
         return path
 
@@ -257,8 +257,6 @@ class Lab:
 
     def apply(self) -> None:
         """Applies the submission; a rejected file is reported, and nothing is applied."""
-        from grader.errors import UnusableInput
-
         print(f"applying {self.submission.name}")
         try:
             self.workspace.apply(self.submission, wait=False)

@@ -1,4 +1,4 @@
-"""The sample application on a cluster: deploy the reference manifests and ask the
+"""The sample application on a cluster: deploy a lab's reference manifests and ask the
 running app whether web -> api -> db answers."""
 
 from __future__ import annotations
@@ -8,21 +8,22 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from firstapp.cluster import Cluster
-from firstapp.providers.base import REPO
-from grader.course import WEB_NODE_PORT
+from course.labs import LABS
+from course.model import APP_NAMESPACE, APP_URL, WEB_NODE_PORT
+from course.paths import course_home
 
-APP_URL = "http://localhost:30080"
-APP_NAMESPACE = "firstapp"
-REFERENCE = {lab: REPO / "k8s" / "reference" / f"{lab}.yaml" for lab in ("checkpoint-1", "checkpoint-2", "checkpoint-3")}
+if TYPE_CHECKING:
+    from course.cluster import Cluster
 
 
-def reference_objects(lab: str = "checkpoint-3") -> list[dict]:
-    return [doc for doc in yaml.safe_load_all(Path(REFERENCE[lab]).read_text()) if doc]
+def reference_objects(lab: str = "checkpoint-3") -> list[dict[str, Any]]:
+    """The lab's reference solution, as objects."""
+    text = (course_home() / LABS[lab].reference).read_text()
+    return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
 def deploy(cluster: Cluster, namespace: str = APP_NAMESPACE, lab: str = "checkpoint-3") -> list[str]:
@@ -34,18 +35,19 @@ def deploy(cluster: Cluster, namespace: str = APP_NAMESPACE, lab: str = "checkpo
     return applied
 
 
-def chain(url: str = APP_URL, timeout: float = 3.0) -> dict:
+def chain(url: str = APP_URL, timeout: float = 3.0) -> dict[str, Any]:
     """What web's /chain says: each hop and who answered, or why the request failed."""
     try:
         with urllib.request.urlopen(f"{url}/chain", timeout=timeout) as response:
-            return json.load(response)
+            answer = json.load(response)
     except urllib.error.HTTPError as error:
         return {"ok": False, "failed_hop": "web", "error": f"HTTP {error.code}"}
     except (OSError, ValueError) as error:
         return {"ok": False, "failed_hop": "web", "error": f"{url}: {getattr(error, 'reason', error)}"}
+    return answer if isinstance(answer, dict) else {"ok": False, "failed_hop": "web", "error": f"{url}: not JSON"}
 
 
-def wait_answering(url: str = APP_URL, timeout: float = 60.0) -> dict:
+def wait_answering(url: str = APP_URL, timeout: float = 60.0) -> dict[str, Any]:
     """Polls until the whole chain answers, or returns the last answer after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:

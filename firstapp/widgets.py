@@ -8,13 +8,13 @@ reachability table, not "VBox(...)".
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import ipywidgets as widgets
 
+from course.model import TIERS
 from firstapp import design
-from grader.course import TIERS
 
 
 def reachability_html(decision: dict[str, str]) -> str:
@@ -69,7 +69,7 @@ class ServiceDesigner(widgets.VBox):
     def decision(self) -> dict[str, str]:
         return {name: picker.value for name, picker in self.pickers.items()}
 
-    def choose(self, **types: str) -> "ServiceDesigner":
+    def choose(self, **types: str) -> ServiceDesigner:
         """Sets tiers' types from code, as clicking would: `designer.choose(web="NodePort")`."""
         for name, kind in types.items():
             self.pickers[name].value = kind

@@ -6,6 +6,7 @@ field path, what was expected and what was found, whatever layer produced it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,3 +42,11 @@ def _show(value: Any) -> str:
     if isinstance(value, str):
         return value if value else '""'
     return repr(value) if not isinstance(value, (dict, list)) else str(value)
+
+
+def field_path(parts: Iterable[object]) -> str:
+    """`spec.ports[0].targetPort` from ['spec', 'ports', 0, 'targetPort']."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text

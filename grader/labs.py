@@ -1,14 +1,16 @@
-"""Lab definitions as data: which checks a checkpoint has, their points, hints and
-visibility, and which layer (static, state, routing) evaluates them."""
+"""Each graded lab as one record: the course's lab (`course.labs`: starter, reference,
+namespace) with its checks (points, hints, visibility, the layer that evaluates each:
+static, state, routing) and the traffic its routing layer sends."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
+from course import labs as course_labs
+from course.errors import UnusableInput
+from course.model import TIERS, WEB_NODE_PORT, Tier
 from grader import routing, schema, service_rules, state_rules, workload_rules
-from grader.course import TIERS, WEB_NODE_PORT, Tier
-from grader.errors import UnusableInput
 from grader.findings import Finding
 from grader.live import LiveState
 from grader.submission import Submission
@@ -24,9 +26,15 @@ class Skip(Exception):
 @dataclass(frozen=True)
 class Context:
     submission: Submission
-    live: LiveState | None = None
+    live: LiveState | None = None  # None in a static run, which evaluates static checks only
     allow_disruption: bool = False
     submitted_file: bool = True  # False: the namespace's own objects stand in for a submission
+
+    @property
+    def state(self) -> LiveState:
+        """What the cluster showed: state and routing checks run only in a live run."""
+        assert self.live is not None, "a state or routing check ran without a live state"
+        return self.live
 
 
 @dataclass(frozen=True)
@@ -71,28 +79,29 @@ def _service_checks(tier: Tier) -> list[Check]:
 def _per_tier(suffix: str, title: Callable[[Tier], str], hint: Callable[[Tier], str],
               rule: Callable[[Context, Tier], list[Finding]], layer: str = STATIC) -> list[Check]:
     """One check per tier, `<tier>-<suffix>`, worth a point each."""
-    return [Check(f"{tier.name}-{suffix}", title(tier), 1, hint(tier),
-                  lambda ctx, tier=tier: rule(ctx, tier), layer) for tier in TIERS]
+    def for_tier(tier: Tier) -> Callable[[Context], list[Finding]]:
+        return lambda ctx: rule(ctx, tier)
+    return [Check(f"{tier.name}-{suffix}", title(tier), 1, hint(tier), for_tier(tier), layer) for tier in TIERS]
 
 
 def _checkpoint1() -> list[Check]:
     return [
         _valid(),
         *_per_tier("image", lambda t: f"A pod runs the {t.name} image",
-                   lambda t: f"Run {workload_rules.course_image(t)} with imagePullPolicy IfNotPresent.",
+                   lambda t: f"Run {t.image} with imagePullPolicy IfNotPresent.",
                    lambda ctx, t: workload_rules.tier_image(ctx.submission, t)),
         Check("images-present", "The three images are loaded into the cluster", 1,
               "`firstapp up` builds and loads the images.", _images_present, layer=STATE),
         *_per_tier("pod-healthy", lambda t: f"The {t.name} pod starts and answers its health check",
                    lambda t: f"The pod must be Ready and answer {'Redis PING' if t.name == 'db' else '/healthz'}.",
-                   lambda ctx, t: workload_rules.pods_healthy(ctx.live, t), layer=ROUTING),
+                   lambda ctx, t: workload_rules.pods_healthy(ctx.state, t), layer=ROUTING),
     ]
 
 
 def _images_present(ctx: Context) -> list[Finding]:
-    if ctx.live.node_images is None:
+    if ctx.state.node_images is None:
         raise Skip("the grader may not read nodes with this account")
-    return workload_rules.images_present(ctx.live)
+    return workload_rules.images_present(ctx.state)
 
 
 def _checkpoint2() -> list[Check]:
@@ -106,10 +115,10 @@ def _checkpoint2() -> list[Check]:
               lambda ctx: workload_rules.liveness_probes(ctx.submission)),
         Check("workloads-available", "Every replica of every tier is ready", 1,
               "Wait for the rollout (`kubectl rollout status`), or read the pods' events.",
-              lambda ctx: state_rules.workloads_available(ctx.submission, ctx.live), layer=STATE),
+              lambda ctx: state_rules.workloads_available(ctx.submission, ctx.state), layer=STATE),
         Check("liveness-passing", "Liveness probes pass (no restarts)", 1,
               "A restarting container usually has a liveness probe on the wrong path or port.",
-              lambda ctx: workload_rules.liveness_passing(ctx.live), layer=STATE),
+              lambda ctx: workload_rules.liveness_passing(ctx.state), layer=STATE),
         Check("self-healing", "A deleted web pod is replaced by its Deployment", 1,
               "Only a controller recreates pods; a bare Pod stays gone.", _self_healing, layer=STATE),
     ]
@@ -118,13 +127,13 @@ def _checkpoint2() -> list[Check]:
 def _self_healing(ctx: Context) -> list[Finding]:
     if not ctx.allow_disruption:
         raise Skip("not run: it deletes a pod, so it needs --allow-disruption")
-    return workload_rules.self_healed(ctx.live)
+    return workload_rules.self_healed(ctx.state)
 
 
 def _applied_matches(ctx: Context) -> list[Finding]:
     if not ctx.submitted_file:
         raise Skip("no submission given (--manifests): graded what is applied")
-    return state_rules.applied_matches(ctx.submission, ctx.live)
+    return state_rules.applied_matches(ctx.submission, ctx.state)
 
 
 def _checkpoint3() -> list[Check]:
@@ -148,29 +157,47 @@ def _checkpoint3() -> list[Check]:
               _applied_matches, layer=STATE),
         Check("workloads-available", "Every replica of every tier is ready", 1,
               "Wait for the rollout (`kubectl rollout status`), or read the pods' events.",
-              lambda ctx: state_rules.workloads_available(ctx.submission, ctx.live), layer=STATE),
+              lambda ctx: state_rules.workloads_available(ctx.submission, ctx.state), layer=STATE),
         *_per_tier("endpoints", lambda t: f"Service {t.name}'s endpoints are exactly the ready {t.name} pods",
                    lambda t: "EndpointSlices list the ready pods a Service's selector matches.",
-                   lambda ctx, t: state_rules.endpoints_match_ready_pods(ctx.submission, ctx.live, t), layer=STATE),
+                   lambda ctx, t: state_rules.endpoints_match_ready_pods(ctx.submission, ctx.state, t), layer=STATE),
         Check("routing-in-cluster", "Inside the cluster every tier answers by name, FQDN, ClusterIP and pod IP", 1,
               "See the routing table: each mismatch names its likely cause.",
-              lambda ctx: routing.routing_findings(ctx.live, routing.IN_CLUSTER), layer=ROUTING),
+              lambda ctx: routing.routing_findings(ctx.state, routing.IN_CLUSTER), layer=ROUTING),
         Check("routing-from-outside", f"From outside only web answers (localhost:{WEB_NODE_PORT})", 1,
               "See the routing table: web must answer on the node port; api and db must not.",
-              lambda ctx: routing.routing_findings(ctx.live, routing.HOST), layer=ROUTING),
+              lambda ctx: routing.routing_findings(ctx.state, routing.HOST), layer=ROUTING),
     ]
 
 
-LABS: dict[str, Callable[[], list[Check]]] = {
-    "checkpoint-1": _checkpoint1,
-    "checkpoint-2": _checkpoint2,
-    "checkpoint-3": _checkpoint3,
+RoutePlan = Callable[[LiveState], list[routing.Probe]]
+
+
+@dataclass(frozen=True)
+class GradedLab:
+    lab: course_labs.Lab
+    checks: tuple[Check, ...]
+    route_plan: RoutePlan | None  # the traffic its routing layer sends, if any
+
+    @property
+    def max_score(self) -> int:
+        return sum(check.points for check in self.checks)
+
+    def checks_in(self, layers: tuple[str, ...]) -> list[Check]:
+        return [check for check in self.checks if check.layer in layers]
+
+
+_CHECKS: dict[str, tuple[Callable[[], list[Check]], RoutePlan | None]] = {
+    "checkpoint-1": (_checkpoint1, routing.health_plan),
+    "checkpoint-2": (_checkpoint2, None),
+    "checkpoint-3": (_checkpoint3, routing.plan),
 }
-# Which traffic each lab's routing layer sends.
-ROUTE_PLANS = {"checkpoint-1": routing.health_plan, "checkpoint-2": None, "checkpoint-3": routing.plan}
+LABS: dict[str, GradedLab] = {lab_id: GradedLab(course_labs.LABS[lab_id], tuple(checks()), plan)
+                              for lab_id, (checks, plan) in _CHECKS.items()}
 
 
-def checks_of(lab: str, layers: tuple[str, ...]) -> list[Check]:
-    if lab not in LABS:
-        raise UnusableInput(f"unknown lab {lab!r}; the labs are {', '.join(sorted(LABS))}")
-    return [check for check in LABS[lab]() if check.layer in layers]
+def graded_lab(lab_id: str) -> GradedLab:
+    """The lab's record; `UnusableInput` naming the labs there are for any other id."""
+    if lab_id not in LABS:
+        raise UnusableInput(f"unknown lab {lab_id!r}; the labs are {', '.join(sorted(LABS))}")
+    return LABS[lab_id]

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 import yaml
 
-from grader.errors import UnusableInput
+from course.errors import UnusableInput
 
 MAX_INPUT_BYTES = 8 * 1024 * 1024
 MAX_ALIASES = 100
@@ -67,15 +67,16 @@ class _GuardedLoader(yaml.SafeLoader):
         self._aliases = 0
         self._depth = 0
 
-    def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 raise _Refused(f"more than {MAX_ALIASES} YAML aliases (*name)", mark)
         self._depth += 1
         if self._depth > MAX_DEPTH:
-            raise _Refused(f"nesting deeper than {MAX_DEPTH} levels", self.peek_event().start_mark)
+            raise _Refused(f"nesting deeper than {MAX_DEPTH} levels",
+                           self.peek_event().start_mark)  # type: ignore[no-untyped-call]
         try:
             return super().compose_node(parent, index)
         finally:
@@ -150,7 +151,9 @@ def _parse_yaml(text: str, name: str) -> list[tuple[Any, int | None]]:
     try:
         while loader.check_node():
             node = loader.get_node()
-            if node is not None and _expanded_size(node, {}) > MAX_EXPANDED_NODES:
+            if node is None:
+                continue
+            if _expanded_size(node, {}) > MAX_EXPANDED_NODES:
                 raise _Refused(f"aliases expand to more than {MAX_EXPANDED_NODES:,} values",
                                node.start_mark)
             documents.append((loader.construct_document(node), node.start_mark.line + 1))
@@ -221,7 +224,7 @@ def _objects_of(body: Any, source: Source) -> list[Manifest]:
 
 def _require_object(body: Any, source: Source, what: str) -> None:
     if not isinstance(body, dict):
-        found = {list: "a list", str: "a string"}.get(type(body), type(body).__name__)
+        found = {"list": "a list", "str": "a string"}.get(type(body).__name__, type(body).__name__)
         raise UnusableInput(f"{source}: {what} is {found}; expected a mapping with apiVersion and kind")
     missing = [key for key in ("apiVersion", "kind") if not isinstance(body.get(key), str) or not body.get(key)]
     if missing:

@@ -12,14 +12,16 @@ import html
 import io
 import json
 import xml.etree.ElementTree as ET
+from typing import Any
 
-from grader.result import LabResult
+from grader.result import CheckResult, LabResult, Outcome
+
 
 def render(result: LabResult, fmt: str) -> str:
     return {"text": to_text, "json": to_json, "junit": to_junit}[fmt](result)
 
 
-def as_dict(result: LabResult) -> dict:
+def as_dict(result: LabResult) -> dict[str, Any]:
     return {
         "lab": result.lab,
         **({"namespace": result.namespace} if result.namespace else {}),
@@ -27,12 +29,12 @@ def as_dict(result: LabResult) -> dict:
         "max_score": result.max_score,
         "summary": result.summary(),
         "checks": [{
-            "id": c.id, "title": c.title, "passed": c.passed and not c.skipped, "score": c.score,
+            "id": c.id, "title": c.title, "passed": c.outcome is Outcome.PASS, "score": c.score,
             "max_score": c.counted_max, "hint": c.hint, "visibility": c.visibility,
             "findings": [f.as_dict() for f in c.findings],
         } for c in result.checks],
-        "routes": [{"from": r.source, "to": r.target, "tier": r.tier, "expected": r.expected,
-                    "observed": r.observed, "detail": r.detail} for r in result.routes],
+        "routes": [{"from": r.source, "to": r.target, "tier": r.tier, "expected": r.expected.value,
+                    "observed": r.observed.value, "detail": r.detail} for r in result.routes],
     }
 
 
@@ -83,8 +85,8 @@ def to_junit(result: LabResult) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
-def _mark(check) -> str:
-    return "SKIP" if check.skipped else ("PASS" if check.passed else "FAIL")
+def _mark(check: CheckResult) -> str:
+    return check.outcome.value
 
 
 def to_text(result: LabResult) -> str:
@@ -101,8 +103,8 @@ def to_text(result: LabResult) -> str:
         width = max(len(r.target) for r in result.routes)
         for route in result.routes:
             verdict = "ok " if route.matches else "MISMATCH"
-            lines.append(f"    {verdict:<8} {route.source:<9} -> {route.target:<{width}}  expected {route.expected:<7} "
-                         f"observed {route.observed:<10} {route.detail}")
+            lines.append(f"    {verdict:<8} {route.source:<9} -> {route.target:<{width}}  "
+                         f"expected {route.expected.value:<7} observed {route.observed.value:<10} {route.detail}")
     return "\n".join(lines) + "\n"
 
 
@@ -120,7 +122,7 @@ def to_html(result: LabResult) -> str:
     if result.routes:
         route_rows = "".join(
             f"<tr><td>{'&#10004;' if r.matches else '&#10008;'}</td><td>{html.escape(r.source)}</td>"
-            f"<td><code>{html.escape(r.target)}</code></td><td>{r.expected}</td><td>{html.escape(r.observed)}</td>"
+            f"<td><code>{html.escape(r.target)}</code></td><td>{r.expected.value}</td><td>{r.observed.value}</td>"
             f"<td>{html.escape(r.detail)}</td></tr>" for r in result.routes)
         table += ("<h4>Routing: expected vs observed</h4><table><tr><th></th><th>from</th><th>to</th>"
                   f"<th>expected</th><th>observed</th><th>detail</th></tr>{route_rows}</table>")

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 from grader.findings import Finding
 from grader.live import Route
 
 MAX_FINDINGS_IN_HINT = 5
+
+
+class Outcome(enum.Enum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    SKIP = "SKIP"  # could not run here; scores 0 of 0
 
 
 @dataclass
@@ -21,12 +28,19 @@ class CheckResult:
     skipped: str = ""  # why the check did not run; it then scores 0 of 0
 
     @property
+    def outcome(self) -> Outcome:
+        if self.skipped:
+            return Outcome.SKIP
+        return Outcome.FAIL if self.findings else Outcome.PASS
+
+    @property
     def passed(self) -> bool:
+        """No finding: a skipped check has not failed (the lab can still pass)."""
         return not self.findings
 
     @property
     def score(self) -> int:
-        return self.max_score if self.passed and not self.skipped else 0
+        return self.max_score if self.outcome is Outcome.PASS else 0
 
     @property
     def counted_max(self) -> int:
@@ -35,9 +49,9 @@ class CheckResult:
     @property
     def hint(self) -> str:
         """Empty when passed; else the specific problems, then the general advice."""
-        if self.skipped:
+        if self.outcome is Outcome.SKIP:
             return f"skipped: {self.skipped}"
-        if self.passed:
+        if self.outcome is Outcome.PASS:
             return ""
         lines = [str(f) for f in self.findings[:MAX_FINDINGS_IN_HINT]]
         if len(self.findings) > MAX_FINDINGS_IN_HINT:
@@ -74,7 +88,7 @@ class LabResult:
 
     def summary(self) -> str:
         """What a learner may be told: hidden checks are counted, never revealed."""
-        visible_passed = sum(c.passed and not c.skipped for c in self.visible)
+        visible_passed = sum(c.outcome is Outcome.PASS for c in self.visible)
         if self.hidden:
             text = f"{visible_passed} of {len(self.visible)} visible checks passed"
             text += f"; {len(self.hidden)} hidden check{'s' if len(self.hidden) > 1 else ''} not shown"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from grader.course import NODE_PORT_RANGE, TIER_NAMES, TIERS, WEB_NODE_PORT, Tier
+from course.model import NODE_PORT_RANGE, TIER_NAMES, TIERS, WEB_NODE_PORT, Tier
 from grader.findings import Finding
 from grader.loading import Manifest
 from grader.submission import Submission

@@ -4,22 +4,32 @@ functions of a `Submission` and a `LiveState`."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
-from grader.course import TIERS, Tier
-from grader.findings import Finding
+from course.model import TIERS, Tier
+from grader.findings import Finding, field_path
 from grader.live import LiveState
-from grader.schema import field_path
 from grader.submission import Submission
 from grader.workloads import dig
 
-# Fields the API server or controllers own; a submission never has to match them.
-SERVER_FIELDS = {("metadata", "uid"), ("metadata", "resourceVersion"), ("metadata", "generation"),
-                 ("metadata", "creationTimestamp"), ("metadata", "managedFields"), ("metadata", "namespace"),
-                 ("metadata", "annotations"), ("status",)}
+# Fields the API server or controllers own (or kubectl writes): a submission never has
+# to match them, and a live object read back as a submission drops them.
+SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "namespace",
+                   "ownerReferences", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds", "annotations")
+SERVER_FIELDS = {*(("metadata", key) for key in SERVER_METADATA), ("status",)}
 
 
-def differences(submitted: Any, live: Any, path: tuple = ()) -> Iterator[tuple[str, Any, Any]]:
+def without_server_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """A live object as its author would have written it."""
+    clean = {key: value for key, value in body.items() if key != "status"}
+    metadata = body.get("metadata")
+    if isinstance(metadata, dict):
+        clean["metadata"] = {k: v for k, v in metadata.items() if k not in SERVER_METADATA}
+    return clean
+
+
+def differences(submitted: Any, live: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str, Any, Any]]:
     """(field path, submitted, live) for every field the submission sets that the live
     object does not hold; fields only the server set (defaults, status) are ignored."""
     if any(path[:len(server)] == server for server in SERVER_FIELDS):

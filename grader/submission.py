@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from grader.course import TIERS, Tier, course_pod_template
+from course.model import TIERS, Tier, course_pod_template
 from grader.loading import Manifest
 from grader.workloads import Workload, workloads_of
 

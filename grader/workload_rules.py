@@ -5,7 +5,7 @@ a `LiveState`."""
 
 from __future__ import annotations
 
-from grader.course import TIERS, Tier
+from course.model import TIERS, Tier
 from grader.findings import Finding
 from grader.live import LiveState
 from grader.submission import Submission
@@ -19,23 +19,19 @@ WHY_CONTROLLER = {
 }
 
 
-def course_image(tier: Tier) -> str:
-    return f"firstapp/{tier.name}:1.0"
-
-
 def tier_image(submission: Submission, tier: Tier) -> list[Finding]:
     """The tier's pod template runs the course's image, pinned, never pulled."""
     workload = submission.workload_of(tier)
     if workload is None:
         return [Finding(f"Pod/{tier.name}", "", f"no Pod or workload for the {tier.name} tier",
-                        expected=f"a pod running {course_image(tier)}", found=None)]
+                        expected=f"a pod running {tier.image}", found=None)]
     findings = []
     prefix = "" if workload.kind == "Pod" else "spec.template."
     containers = dig(workload.template, "spec", "containers", default=[])
     images = [dig(c, "image") for c in containers]
-    if course_image(tier) not in images:
+    if tier.image not in images:
         findings.append(Finding(workload.ref, f"{prefix}spec.containers[0].image",
-                                "runs another image than the tier's", expected=course_image(tier), found=images[0] if images else None))
+                                "runs another image than the tier's", expected=tier.image, found=images[0] if images else None))
     for index, container in enumerate(containers):
         if dig(container, "imagePullPolicy") == "Always":
             findings.append(Finding(workload.ref, f"{prefix}spec.containers[{index}].imagePullPolicy",
@@ -85,17 +81,17 @@ def liveness_probes(submission: Submission) -> list[Finding]:
 def images_present(live: LiveState) -> list[Finding]:
     if live.node_images is None:
         return []
-    return [Finding("Node", "status.images", f"the image {course_image(t)} is not loaded into the cluster; "
-                    "run `firstapp up`", expected=course_image(t), found=None)
-            for t in TIERS if not {course_image(t), f"docker.io/{course_image(t)}"} & live.node_images]
+    return [Finding("Node", "status.images", f"the image {t.image} is not loaded into the cluster; "
+                    "run `firstapp up`", expected=t.image, found=None)
+            for t in TIERS if not {t.image, f"docker.io/{t.image}"} & live.node_images]
 
 
 def pods_healthy(live: LiveState, tier: Tier) -> list[Finding]:
     """A ready pod of the tier's image answers its health check (see the routing table)."""
-    pods = [p for p in live.pods if not p.deleting and course_image(tier) in
+    pods = [p for p in live.pods if not p.deleting and tier.image in
             {i.removeprefix("docker.io/") for i in p.images}]
     if not pods:
-        return [Finding(f"Pod ({tier.name})", "", f"no pod in namespace {live.namespace} runs {course_image(tier)}",
+        return [Finding(f"Pod ({tier.name})", "", f"no pod in namespace {live.namespace} runs {tier.image}",
                         expected="a running pod", found=None)]
     if not any(p.ready for p in pods):
         return [Finding(f"Pod/{pods[0].name}", "status", "not ready", expected="Ready", found=pods[0].phase)]

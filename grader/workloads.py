@@ -32,14 +32,14 @@ class Workload:
     ref: str
     kind: str
     name: str
-    template: dict
+    template: dict[str, Any]
 
     @property
-    def labels(self) -> dict:
+    def labels(self) -> dict[str, Any]:
         labels = dig(self.template, "metadata", "labels", default={})
         return labels if isinstance(labels, dict) else {}
 
-    def container_ports(self) -> list[dict]:
+    def container_ports(self) -> list[dict[str, Any]]:
         """Every declared port of every container (init containers serve no traffic)."""
         ports = []
         for container in dig(self.template, "spec", "containers", default=[]):
@@ -61,13 +61,13 @@ def workloads_of(manifests: list[Manifest]) -> list[Workload]:
     return found
 
 
-def selects(selector: dict, labels: dict) -> bool:
+def selects(selector: dict[str, Any], labels: dict[str, Any]) -> bool:
     """A Service's equality selector matches when every pair is among the labels."""
     return bool(selector) and all(str(labels.get(key)) == str(value) and key in labels
                                   for key, value in selector.items())
 
 
-def resolve_target_port(target: Any, port_protocol: str, workload: Workload) -> tuple[dict | None, str]:
+def resolve_target_port(target: Any, port_protocol: str, workload: Workload) -> tuple[dict[str, Any] | None, str]:
     """The container port a Service port's targetPort lands on, or None and why not.
 
     A number must equal a declared containerPort with the same protocol; a name must

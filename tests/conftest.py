@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from firstapp.cluster import Cluster, ClusterUnavailable
+from course.cluster import Cluster, ClusterUnavailable
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE_CHECKPOINT_3 = REPO / "k8s" / "reference" / "checkpoint-3.yaml"

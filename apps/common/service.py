@@ -10,8 +10,9 @@ import json
 import os
 import socket
 import sys
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, ClassVar
 
 Route = Callable[["Handler"], tuple[int, Any]]
 
@@ -35,7 +36,7 @@ def _own_ip() -> str:
 
 
 class Handler(BaseHTTPRequestHandler):
-    routes: dict[tuple[str, str], Route] = {}
+    routes: ClassVar[dict[tuple[str, str], Route]] = {}
     server_version = "firstapp"
 
     def _dispatch(self, method: str) -> None:
@@ -46,14 +47,14 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             status, body = route(self)
-        except Exception as error:  # a bug in a route must not kill the server thread silently
+        except Exception as error:  # noqa: BLE001 - a bug in a route must not kill the server thread silently
             status, body = 500, {"error": f"{type(error).__name__}: {error}"}
         self._send(status, body)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self._dispatch("GET")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._dispatch("PUT")
 
     def body(self) -> bytes:
@@ -71,7 +72,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class name
+    def log_message(self, format: str, *args: Any) -> None:
         if not self.path.startswith(("/healthz", "/readyz")):
             sys.stderr.write(f"{self.address_string()} {format % args}\n")
 

@@ -12,10 +12,10 @@ import re
 import subprocess
 from pathlib import Path
 
+from course.model import tier
+from course.paths import course_home
 from firstapp.images.archive import ImageSpec
 
-APPS = Path(__file__).resolve().parents[2] / "apps"
-IMAGE_TAG = "1.0"
 PYTHON = Path("/usr/bin/python3.11")
 PYTHON_STDLIB = Path("/usr/lib/python3.11")
 REDIS = Path("/usr/bin/redis-server")
@@ -35,8 +35,8 @@ def _add_binary(spec: ImageSpec, binary: Path, image_path: str | None = None) ->
         spec.files.setdefault(str(library), library.resolve())
 
 
-def _python_image(tier: str, script: Path, *modules: Path) -> ImageSpec:
-    spec = ImageSpec(f"firstapp/{tier}:{IMAGE_TAG}", ["/usr/bin/python3", f"/app/{script.name}"],
+def _python_image(name: str, script: Path, *modules: Path) -> ImageSpec:
+    spec = ImageSpec(tier(name).image, ["/usr/bin/python3", f"/app/{script.name}"],
                      env={"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}, workdir="/app")
     _add_binary(spec, PYTHON, "/usr/bin/python3")
     spec.add_tree(PYTHON_STDLIB, str(PYTHON_STDLIB),
@@ -49,17 +49,17 @@ def _python_image(tier: str, script: Path, *modules: Path) -> ImageSpec:
     return spec
 
 
-def web() -> ImageSpec:
-    return _python_image("web", APPS / "web" / "web.py", APPS / "common" / "service.py")
+def web(apps: Path) -> ImageSpec:
+    return _python_image("web", apps / "web" / "web.py", apps / "common" / "service.py")
 
 
-def api() -> ImageSpec:
-    return _python_image("api", APPS / "api" / "api.py", APPS / "api" / "redis_client.py",
-                         APPS / "common" / "service.py")
+def api(apps: Path) -> ImageSpec:
+    return _python_image("api", apps / "api" / "api.py", apps / "api" / "redis_client.py",
+                         apps / "common" / "service.py")
 
 
 def db() -> ImageSpec:
-    spec = ImageSpec(f"firstapp/db:{IMAGE_TAG}",
+    spec = ImageSpec(tier("db").image,
                      ["/usr/bin/redis-server", "--bind", "0.0.0.0", "--protected-mode", "no",
                       "--save", "", "--appendonly", "no", "--dir", "/data"],
                      workdir="/data", directories=("/tmp", "/data"))
@@ -72,4 +72,5 @@ def all_images() -> list[ImageSpec]:
     if missing:
         raise FileNotFoundError(f"the offline image build needs {', '.join(missing)} "
                                 "(Debian packages python3.11 and redis-server)")
-    return [web(), api(), db()]
+    apps = course_home() / "apps"
+    return [web(apps), api(apps), db()]

@@ -5,13 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
-from grader.errors import UnusableInput
-
-REPO = Path(__file__).resolve().parents[2]
+from course.errors import UnusableInput
 
 
 class ProviderUnavailable(UnusableInput):
@@ -37,10 +35,10 @@ def step(title: str, fix: str = "") -> Iterator[None]:
         yield
     except (subprocess.CalledProcessError, OSError) as error:
         raise ProviderUnavailable(f"step '{title}' failed after {time.monotonic() - started:.0f} s: {error}"
-                                  + (f"\n    fix: {fix}" if fix else "")) from None
+                                  + (f"\n    fix: {fix}" if fix else "")) from error
     print(f"    {title}: done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
 
 
-def run_streamed(command: list[str], env: dict | None = None) -> None:
+def run_streamed(command: list[str], env: dict[str, str] | None = None) -> None:
     """Runs `command`, passing its output through; CalledProcessError on failure."""
     subprocess.run(command, check=True, env=env, stdin=subprocess.DEVNULL)

@@ -9,9 +9,10 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from firstapp.providers.base import REPO, ProviderUnavailable, run_streamed, step
+from course.model import TIERS
+from course.paths import course_home
+from firstapp.providers.base import ProviderUnavailable, run_streamed, step
 
-SCRIPTS = REPO / "k8s" / "local"
 COMPONENTS = ("containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
               "kubelet", "kube-proxy")
 HEALTH = {
@@ -23,10 +24,15 @@ HEALTH = {
     "kube-proxy": "http://127.0.0.1:10256/healthz",
 }
 RUN_DIR = Path("/run/k8s-first-app")
+CONTAINERD_SOCKET = RUN_DIR / "containerd.sock"
 
 
 def state_dir() -> Path:
     return Path(os.environ.get("FIRSTAPP_STATE", "/var/lib/k8s-first-app"))
+
+
+def _scripts() -> Path:
+    return course_home() / "k8s" / "local"
 
 
 class LocalProvider:
@@ -42,34 +48,34 @@ class LocalProvider:
         self._require_root()
         with step("cluster (local): build, start and health-check every component",
                   fix=f"read the log the error names, under {state_dir() / 'logs'}"):
-            run_streamed(["bash", str(SCRIPTS / "up.sh")])
+            run_streamed(["bash", str(_scripts() / "up.sh")])
 
     def load_images(self) -> None:
         self._require_root()
         with step("images: build web, api, db offline and import them into containerd",
-                  fix="install Debian's python3.11 and redis-server, then run `firstapp up` again"):
-            env = {**os.environ, "CONTAINERD_ADDRESS": str(RUN_DIR / "containerd.sock"),
-                   "PYTHONPATH": str(REPO)}
+                  fix="run k8s/local/install-deps.sh (as root), then `firstapp up` again"):
+            home = course_home()
+            env = {**os.environ, "CONTAINERD_ADDRESS": str(CONTAINERD_SOCKET),
+                   "PYTHONPATH": os.pathsep.join(filter(None, (str(home), os.environ.get("PYTHONPATH"))))}
             run_streamed([sys.executable, "-m", "firstapp.images", "apps", str(state_dir() / "images")], env=env)
 
     def down(self) -> None:
         self._require_root()
         with step("cluster (local): stop every component and clear its network"):
-            run_streamed(["bash", str(SCRIPTS / "down.sh")])
+            run_streamed(["bash", str(_scripts() / "down.sh")])
 
     def status(self) -> list[tuple[str, str]]:
         rows = [(component, _component_state(component)) for component in COMPONENTS]
         if _component_state("containerd") == "stopped":
             return rows
-        from firstapp.images import apps
         from firstapp.images.containerd import imported_id
 
-        os.environ.setdefault("CONTAINERD_ADDRESS", str(RUN_DIR / "containerd.sock"))
-        for tag in (f"firstapp/{tier}:{apps.IMAGE_TAG}" for tier in ("web", "api", "db")):
+        os.environ.setdefault("CONTAINERD_ADDRESS", str(CONTAINERD_SOCKET))
+        for tier in TIERS:
             try:
-                rows.append((f"image {tag}", "loaded" if imported_id(tag) else "missing (run `firstapp up`)"))
+                rows.append((f"image {tier.image}", "loaded" if imported_id(tier.image) else "missing (run `firstapp up`)"))
             except RuntimeError as error:
-                rows.append((f"image {tag}", f"unknown ({error})"))
+                rows.append((f"image {tier.image}", f"unknown ({error})"))
         return rows
 
 
@@ -90,6 +96,6 @@ def _answers(url: str) -> bool:
     context = ssl._create_unverified_context()  # health endpoints of our own components, on loopback
     try:
         with urllib.request.urlopen(url, timeout=2, context=context) as response:
-            return response.status == 200
+            return bool(response.status == 200)
     except (OSError, ValueError):
         return False

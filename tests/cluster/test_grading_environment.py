@@ -16,7 +16,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from firstapp.cluster import kubeconfig_path
+from course.cluster import kubeconfig_path
 from tests.conftest import REFERENCE_CHECKPOINT_3
 
 pytestmark = pytest.mark.cluster

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader.course import WEB_NODE_PORT
+from course.model import WEB_NODE_PORT
+from grader.live import Reach
 from grader.run import grade_live
 from tests.conftest import REFERENCE_CHECKPOINT_3
 
@@ -124,7 +125,7 @@ def test_db_exposed_outside_is_reachable_from_the_host_and_fails(cluster, namesp
     assert "found NodePort" in hints["db-service-type"]
     assert "service type" in hints["routing-from-outside"] and "db is reachable" in hints["routing-from-outside"]
     outside = [r for r in result.routes if r.source == "host" and r.tier == "db"]
-    assert outside and outside[0].observed == "allowed" and "PONG" in outside[0].detail  # real packets got in
+    assert outside and outside[0].observed is Reach.ALLOWED and "PONG" in outside[0].detail  # real packets got in
 
 
 def test_bare_pod_instead_of_a_controller_fails_checkpoint_2(cluster, namespace, tmp_path):

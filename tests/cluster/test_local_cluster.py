@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from firstapp.probe import ProbePod
+from course.probe import ProbePod
 
 pytestmark = pytest.mark.cluster
 

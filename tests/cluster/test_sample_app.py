@@ -4,7 +4,6 @@ api's readiness and on web's page, then recovers."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -14,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from course.cluster import Cluster
+from course.model import APP_NAMESPACE
 from firstapp import sample_app
-from firstapp.cluster import Cluster
 
 pytestmark = pytest.mark.cluster
-NS = sample_app.APP_NAMESPACE
+NS = APP_NAMESPACE
 
 
 @pytest.fixture(scope="module")

@@ -53,7 +53,7 @@ def test_reference_solutions_score_full_and_starters_do_not(lab):
 def test_reference_app_matches_the_course_model():
     docs = {(d["kind"], d["metadata"]["name"]): d
             for d in yaml.safe_load_all((REPO / "k8s" / "reference" / "checkpoint-3.yaml").read_text()) if d}
-    from grader.course import TIERS
+    from course.model import TIERS
 
     for tier in TIERS:
         workload = docs[(tier.controller, tier.name)]

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from grader.errors import UnusableInput
+from course.errors import UnusableInput
 from grader.loading import MAX_INPUT_BYTES, load_path, load_text
 
 SERVICE = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {app: web}}\n"
@@ -79,5 +79,5 @@ def test_oversized_input_is_refused(tmp_path):
 def test_missing_path_and_empty_directory(tmp_path):
     with pytest.raises(UnusableInput, match="no such file"):
         load_path(tmp_path / "nope.yaml")
-    with pytest.raises(UnusableInput, match="no .yaml"):
+    with pytest.raises(UnusableInput, match=r"no \.yaml"):
         load_path(tmp_path)

@@ -1,36 +1,40 @@
 """A small Pythonic API over the Kubernetes client: the one way the CLI, the widgets,
 the notebooks and the grader talk to a cluster.
 
-Errors the learner can act on (no kubeconfig, unknown context, cluster unreachable,
-forbidden) become `ClusterUnavailable` with the kubeconfig and context named.
+Every failure leaves as a typed error from `course.errors`, mapped here and only here:
+no kubeconfig, an unknown context or no answer is `ClusterUnavailable`; a refusal by
+the API server is an `ApiError` (`Forbidden`, `NotFound`, ...) keeping its message.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import urllib3
 from kubernetes import client, config, dynamic
 from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
+from websocket import WebSocketException
 
-from grader.errors import UnusableInput
+from course.errors import ClusterUnavailable, Conflict, NotFound, api_error
 
 FIELD_MANAGER = "firstapp"
 
 
-class ClusterUnavailable(UnusableInput):
-    """No cluster to talk to, or not allowed to: exit status 2 at the CLI."""
-
-
 def kubeconfig_path() -> str:
     return (os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")).split(os.pathsep)[0]
+
+
+def pod_is_ready(pod: Any) -> bool:
+    """The pod's Ready condition is True (a `V1Pod`): what Services route by."""
+    return any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
 
 
 @dataclass
@@ -40,31 +44,48 @@ class Cluster:
     default_namespace: str = "default"  # the context's namespace
 
     @classmethod
-    def connect(cls, context: str | None = None, timeout: float = 5.0) -> "Cluster":
+    def connect(cls, context: str | None = None, timeout: float = 5.0) -> Cluster:
         """The cluster of `context` (default: the current one), checked to answer."""
         path = kubeconfig_path()
         try:
             contexts, current = config.list_kube_config_contexts(config_file=path)
-        except (config.ConfigException, FileNotFoundError, OSError) as error:
+        except (config.ConfigException, OSError) as error:
             raise ClusterUnavailable(f"no usable kubeconfig at {path} ({error}); "
-                                     "start the course's cluster with `firstapp up`") from None
+                                     "start the course's cluster with `firstapp up`") from error
         names = [c["name"] for c in contexts]
         chosen = context or (current or {}).get("name")
-        if chosen not in names:
+        if not isinstance(chosen, str) or chosen not in names:
             raise ClusterUnavailable(f"kubeconfig {path} has no context {chosen!r}; it has: {', '.join(names)}")
         try:
             api = config.new_client_from_config(config_file=path, context=chosen)
         except (config.ConfigException, OSError, ValueError) as error:
-            raise ClusterUnavailable(f"context {chosen!r} in kubeconfig {path} is unusable: {error}") from None
+            raise ClusterUnavailable(f"context {chosen!r} in kubeconfig {path} is unusable: {error}") from error
         entry = next(c for c in contexts if c["name"] == chosen)
         cluster = cls(chosen, api, (entry.get("context") or {}).get("namespace") or "default")
         try:
             client.VersionApi(api).get_code(_request_timeout=timeout)
         except (urllib3.exceptions.HTTPError, OSError, ApiException) as error:
+            reason = str(getattr(error, "reason", "") or error).splitlines()[0][:200]
             raise ClusterUnavailable(
                 f"the cluster of context {chosen!r} (kubeconfig {path}, server {api.configuration.host}) "
-                f"does not answer: {_reason(error)}; is it running? try `firstapp status`") from None
+                f"does not answer: {reason}; is it running? try `firstapp status`") from error
         return cluster
+
+    def reconnect(self) -> Cluster:
+        """A second client for the same context: the client's exec streams patch their
+        ApiClient while they run, so one client cannot serve threads in parallel."""
+        return Cluster.connect(self.context)
+
+    @contextmanager
+    def errors(self, action: str, hint: str = "") -> Iterator[None]:
+        """Turns whatever the cluster does while trying to `action` into a typed error."""
+        try:
+            yield
+        except ApiException as error:
+            raise api_error(error, action, hint) from error
+        except (urllib3.exceptions.HTTPError, OSError, WebSocketException) as error:
+            raise ClusterUnavailable(f"the cluster of context {self.context} stopped answering while trying "
+                                     f"to {action}: {error}") from error
 
     @property
     def core(self) -> client.CoreV1Api:
@@ -83,45 +104,44 @@ class Cluster:
         return dynamic.DynamicClient(self.api)
 
     def namespaces(self, selector: str) -> list[str]:
-        try:
+        with self.errors(f"list namespaces with label {selector}"):
             return sorted(n.metadata.name for n in self.core.list_namespace(label_selector=selector).items)
-        except ApiException as error:
-            raise _translated(error, f"list namespaces with label {selector}") from None
 
     def release_node_port(self, node_port: int, keep_namespace: str) -> list[str]:
         """Deletes the Services of other namespaces holding `node_port` (node ports are
         cluster-wide, and the course's 30080 serves one namespace at a time); returns
         `namespace/name` of each one deleted."""
         released = []
-        for service in self.core.list_service_for_all_namespaces().items:
-            if service.metadata.namespace == keep_namespace:
-                continue
-            if any(port.node_port == node_port for port in service.spec.ports or []):
-                self.core.delete_namespaced_service(service.metadata.name, service.metadata.namespace)
-                released.append(f"{service.metadata.namespace}/{service.metadata.name}")
+        with self.errors(f"free node port {node_port}"):
+            for service in self.core.list_service_for_all_namespaces().items:
+                if service.metadata.namespace == keep_namespace:
+                    continue
+                if any(port.node_port == node_port for port in service.spec.ports or []):
+                    self.core.delete_namespaced_service(service.metadata.name, service.metadata.namespace)
+                    released.append(f"{service.metadata.namespace}/{service.metadata.name}")
         return released
 
     def ensure_namespace(self, namespace: str) -> None:
         try:
-            self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
-        except ApiException as error:
-            if error.status != 409:
-                raise _translated(error, f"create namespace {namespace}") from None
+            with self.errors(f"create namespace {namespace}"):
+                self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+        except Conflict:
+            pass
 
     def delete_namespace(self, namespace: str, wait: float = 120.0) -> None:
+        """Deletes `namespace` (gone already is fine) and waits up to `wait` s for it to go."""
         try:
-            self.core.delete_namespace(namespace)
-        except ApiException as error:
-            if error.status == 404:
-                return
-            raise _translated(error, f"delete namespace {namespace}") from None
+            with self.errors(f"delete namespace {namespace}"):
+                self.core.delete_namespace(namespace)
+        except NotFound:
+            return
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             try:
-                self.core.read_namespace(namespace)
-            except ApiException as error:
-                if error.status == 404:
-                    return
+                with self.errors(f"read namespace {namespace}"):
+                    self.core.read_namespace(namespace)
+            except NotFound:
+                return
             time.sleep(0.5)
 
     def apply(self, objects: Iterable[dict[str, Any]], namespace: str) -> list[str]:
@@ -132,18 +152,19 @@ class Cluster:
         objects = list(objects)
         for dry_run in ("All", None):
             for body in objects:
-                resource = self._dynamic.resources.get(api_version=body["apiVersion"], kind=body["kind"])
-                try:
+                ref = f"{body['kind']}/{body['metadata']['name']}"
+                with self.errors(f"apply {ref}"):
+                    resource = self._dynamic.resources.get(api_version=body["apiVersion"], kind=body["kind"])
                     resource.server_side_apply(body=body, name=body["metadata"]["name"], namespace=namespace,
                                                field_manager=FIELD_MANAGER, force_conflicts=True, dry_run=dry_run)
-                except ApiException as error:
-                    raise _translated(error, f"apply {body['kind']}/{body['metadata']['name']}") from None
         return [f"{b['kind']}/{b['metadata']['name']}" for b in objects]
 
     def exec(self, namespace: str, pod: str, command: list[str], timeout: float = 30.0) -> str:
         """Runs `command` in the pod's first container; returns what it printed."""
-        return stream(self.core.connect_get_namespaced_pod_exec, pod, namespace, command=command,
-                      stderr=True, stdout=True, stdin=False, tty=False, _request_timeout=timeout)
+        with self.errors(f"run a command in pod {namespace}/{pod}"):
+            output: str = stream(self.core.connect_get_namespaced_pod_exec, pod, namespace, command=command,
+                                 stderr=True, stdout=True, stdin=False, tty=False, _request_timeout=timeout)
+        return output
 
     def wait_available(self, namespace: str, workloads: Iterable[str], timeout: float = 180.0) -> None:
         """Waits until every `Deployment/x` or `StatefulSet/x` has all its replicas ready."""
@@ -152,10 +173,8 @@ class Cluster:
         while pending:
             kind, name = pending[0].split("/", 1)
             read = self.apps.read_namespaced_deployment if kind == "Deployment" else self.apps.read_namespaced_stateful_set
-            try:
+            with self.errors(f"read {kind}/{name}"):
                 workload = read(name, namespace)
-            except ApiException as error:
-                raise _translated(error, f"read {kind}/{name}") from None
             status, wanted = workload.status, workload.spec.replicas
             if (status.ready_replicas or 0) >= (wanted or 0) and (status.updated_replicas or 0) >= (wanted or 0):
                 pending.pop(0)
@@ -165,19 +184,3 @@ class Cluster:
                     f"{kind}/{name} in namespace {namespace}: {status.ready_replicas or 0} of {wanted} replicas "
                     f"ready after {timeout:.0f} s; see `kubectl -n {namespace} describe pods`")
             time.sleep(0.5)
-
-
-def _reason(error: Exception) -> str:
-    text = str(getattr(error, "reason", "") or error)
-    return text.splitlines()[0][:200]
-
-
-def _translated(error: ApiException, action: str) -> Exception:
-    if error.status == 403:
-        return ClusterUnavailable(f"forbidden to {action}: the user of this context lacks that permission")
-    message = error.reason
-    try:
-        message = json.loads(error.body).get("message", message)
-    except (TypeError, ValueError):
-        pass
-    return ClusterUnavailable(f"cannot {action}: {message}")

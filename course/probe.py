@@ -1,0 +1,76 @@
+"""Real traffic from inside the cluster: one probe pod per use, from the api image (it
+has Python and is loaded on every provider), sleeping until told to probe, and removed
+on exit whatever happened."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from kubernetes import client
+
+from course.cluster import Cluster
+from course.errors import ClusterUnavailable
+from course.model import PROBE_IMAGE
+from course.traffic import ProbeResult, ProbeSpec, run_batch
+
+PROBE_LABEL = "firstapp.probe"
+
+
+class ProbePod:
+    """`with ProbePod(cluster, namespace) as probe: probe.http("http://api:8080/whoami")`"""
+
+    def __init__(self, cluster: Cluster, namespace: str, timeout: float = 2.0, attempts: int = 3) -> None:
+        self.cluster, self.namespace = cluster, namespace
+        self.timeout, self.attempts = timeout, attempts
+        self.name = f"firstapp-probe-{uuid.uuid4().hex[:6]}"
+
+    def __enter__(self) -> ProbePod:
+        pod = client.V1Pod(
+            metadata=client.V1ObjectMeta(name=self.name, labels={PROBE_LABEL: "true"}),
+            spec=client.V1PodSpec(
+                restart_policy="Never", termination_grace_period_seconds=0,
+                automount_service_account_token=False,
+                containers=[client.V1Container(
+                    name="probe", image=PROBE_IMAGE, image_pull_policy="IfNotPresent",
+                    command=["python3", "-c", "import time; time.sleep(3600)"])]))
+        with self.cluster.errors(f"create the probe pod in namespace {self.namespace}"):
+            self.cluster.core.create_namespaced_pod(self.namespace, pod)
+        try:
+            self._wait_running()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _wait_running(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.cluster.errors(f"read the probe pod {self.namespace}/{self.name}"):
+                pod = self.cluster.core.read_namespaced_pod(self.name, self.namespace)
+            if pod.status.phase == "Running":
+                return
+            time.sleep(0.2)
+        raise ClusterUnavailable(f"the probe pod {self.namespace}/{self.name} did not start in {timeout:.0f} s "
+                                 f"(image {PROBE_IMAGE} loaded? `firstapp up` loads it)")
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self.cluster.core.delete_namespaced_pod(self.name, self.namespace, grace_period_seconds=0)
+        except Exception:  # noqa: BLE001 - already gone, or the cluster went away: nothing left to clean
+            pass
+
+    def batch(self, probes: list[ProbeSpec], attempts: int | None = None) -> list[ProbeResult]:
+        def run(command: list[str]) -> str:
+            return self.cluster.exec(self.namespace, self.name, command, timeout=self.timeout * 2 + 10)
+        return run_batch(run, probes, self.timeout, attempts or self.attempts)
+
+    def http(self, url: str) -> ProbeResult:
+        return self.batch([("http", url)])[0]
+
+    def redis(self, host: str, port: int) -> ProbeResult:
+        """Sends Redis' inline PING; a db that answers says +PONG in `body`."""
+        return self.batch([("redis", f"{host}:{port}")])[0]
+
+    def dns(self, name: str) -> ProbeResult:
+        return self.batch([("dns", name)])[0]
