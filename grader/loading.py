@@ -104,10 +104,10 @@ def load_path(path: str | Path) -> list[Manifest]:
     try:
         with path.open("rb") as stream:
             return load_stream(stream, str(path))
-    except FileNotFoundError:
-        raise UnusableInput(f"{path}: no such file or directory") from None
+    except FileNotFoundError as error:
+        raise UnusableInput(f"{path}: no such file or directory") from error
     except (IsADirectoryError, PermissionError) as error:
-        raise UnusableInput(f"{path}: cannot read it ({error.strerror})") from None
+        raise UnusableInput(f"{path}: cannot read it ({error.strerror})") from error
 
 
 def load_stream(stream: BinaryIO, name: str) -> list[Manifest]:
@@ -142,7 +142,7 @@ def _decode(data: bytes, name: str) -> str:
     except UnicodeDecodeError as error:
         raise UnusableInput(
             f"{name}: not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}); "
-            "save the file as UTF-8") from None
+            "save the file as UTF-8") from error
 
 
 def _parse_yaml(text: str, name: str) -> list[tuple[Any, int | None]]:
@@ -159,16 +159,16 @@ def _parse_yaml(text: str, name: str) -> list[tuple[Any, int | None]]:
             documents.append((loader.construct_document(node), node.start_mark.line + 1))
     except _Refused as refused:
         raise UnusableInput(f"{name}: refused, {refused.problem} "
-                            f"(line {refused.mark.line + 1}, column {refused.mark.column + 1})") from None
+                            f"(line {refused.mark.line + 1}, column {refused.mark.column + 1})") from refused
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
         problem = error.problem or error.context or "invalid YAML"
-        raise UnusableInput(f"{name}: YAML syntax error at {where}: {problem}") from None
+        raise UnusableInput(f"{name}: YAML syntax error at {where}: {problem}") from error
     except yaml.YAMLError as error:
-        raise UnusableInput(f"{name}: invalid YAML: {error}") from None
-    except RecursionError:
-        raise UnusableInput(f"{name}: refused, nesting too deep") from None
+        raise UnusableInput(f"{name}: invalid YAML: {error}") from error
+    except RecursionError as error:
+        raise UnusableInput(f"{name}: refused, nesting too deep") from error
     finally:
         loader.dispose()
     return documents
@@ -193,9 +193,9 @@ def _parse_json(text: str, name: str) -> list[tuple[Any, int | None]]:
         body = json.loads(text)
     except json.JSONDecodeError as error:
         raise UnusableInput(
-            f"{name}: JSON syntax error at line {error.lineno}, column {error.colno}: {error.msg}") from None
-    except RecursionError:
-        raise UnusableInput(f"{name}: refused, nesting too deep") from None
+            f"{name}: JSON syntax error at line {error.lineno}, column {error.colno}: {error.msg}") from error
+    except RecursionError as error:
+        raise UnusableInput(f"{name}: refused, nesting too deep") from error
     if _depth(body) > MAX_DEPTH:
         raise UnusableInput(f"{name}: refused, nesting deeper than {MAX_DEPTH} levels")
     return [(body, 1)]

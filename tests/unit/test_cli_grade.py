@@ -78,3 +78,10 @@ def test_unknown_lab_and_missing_file_exit_2(tmp_path):
     run = firstapp("grade", "checkpoint-3", "--static", "--manifests", str(REFERENCE_CHECKPOINT_3),
                    "--output", str(tmp_path / "no-such-dir" / "r.json"))
     assert run.returncode == 2 and b"cannot write the report" in run.stderr and b"Traceback" not in run.stderr
+
+
+def test_debug_shows_the_traceback_of_an_unusable_input(tmp_path):
+    run = firstapp("--debug", "grade", "checkpoint-3", "--static", "--manifests", str(tmp_path / "missing.yaml"))
+    assert run.returncode == 2
+    assert b"Traceback" in run.stderr and b"FileNotFoundError" in run.stderr  # the cause is kept
+    assert run.stderr.rstrip().endswith(b"no such file or directory")
