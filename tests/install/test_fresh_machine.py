@@ -129,7 +129,8 @@ def base_tarball(mirror: str) -> tuple[Path, float]:
         pytest.fail("debootstrap is not installed; scripts/test-deps.sh installs it (./run-tests runs it)",
                     pytrace=False)
     version = run(debootstrap, "--version").stdout.strip()
-    week = "%d-W%02d" % datetime.date.today().isocalendar()[:2]
+    year, week_number, _ = datetime.date.today().isocalendar()
+    week = f"{year}-W{week_number:02d}"
     key = hashlib.sha256(f"{SUITE} {VARIANT} {mirror} {version} {week}".encode()).hexdigest()[:16]
     cache = cache_dir()
     tarball = cache / f"debian-{SUITE}-{VARIANT}-{key}.tar"
