@@ -1,5 +1,9 @@
 """What the lessons' code cells call, so that the cells stay one or two lines and the
-prose does the teaching. Everything goes through `firstapp.cluster.Cluster`."""
+prose does the teaching. Everything goes through `course.cluster.Cluster`.
+
+This module is the notebooks' error boundary: imported in a kernel, it shows any
+`UnusableInput` a cell raises (no cluster, a refused object, a missing file) as one
+message naming the problem, not a traceback."""
 
 from __future__ import annotations
 
@@ -23,6 +27,23 @@ from course.model import WEB_NODE_PORT
 from course.paths import cache_dir, course_home
 from course.probe import PROBE_LABEL, ProbePod
 from firstapp import design, sample_app
+
+
+def _show_unusable_input(shell: Any, kind: type, error: BaseException, tb: Any, tb_offset: int | None = None) -> None:
+    print(f"\033[31m{type(error).__name__}: {error}\033[0m")
+
+
+def _install_error_boundary() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((UnusableInput,), _show_unusable_input)
+
+
+_install_error_boundary()
 
 
 def bring_up(provider: str | None = None) -> Cluster:

@@ -15,11 +15,15 @@ if [ ! -x "$venv/bin/python" ]; then
     fi
   fi
 fi
-stamp="$venv/.installed-$(sha256sum "$repo/pyproject.toml" | cut -c1-16)"
+stamp="$venv/.installed-$(cat "$repo/pyproject.toml" "$repo/scripts/python-env.sh" | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "==> installing the course's Python packages into .venv" >&2
   "$venv/bin/python" -m pip install -q --upgrade pip
-  "$venv/bin/python" -m pip install -q -e "$repo[test]"
+  # compat mode: the checkout goes on sys.path through a .pth line, so every command
+  # starts without setuptools' import hook (which costs each `firstapp` run ~0.1 s).
+  # Setuptools has deprecated that mode; where it is gone, the default mode works too.
+  "$venv/bin/python" -m pip install -q -e "$repo[test]" --config-settings editable_mode=compat 2>/dev/null ||
+    "$venv/bin/python" -m pip install -q -e "$repo[test]"
   rm -f "$venv"/.installed-* && touch "$stamp"
 fi
 export PATH="$venv/bin:${FIRSTAPP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/k8s-first-app}/bin:$PATH"

@@ -18,7 +18,9 @@ from firstapp.images.archive import ImageSpec
 
 PYTHON = Path("/usr/bin/python3.11")
 PYTHON_STDLIB = Path("/usr/lib/python3.11")
-REDIS = Path("/usr/bin/redis-server")
+# Debian's redis-server package only links this binary (and starts a host Redis);
+# redis-tools ships it. Redis picks its mode from its name: in the image it is redis-server.
+REDIS = Path("/usr/bin/redis-check-rdb")
 _STDLIB_SKIP = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data",
                 "__pycache__", "dist-packages", "site-packages", "unittest", "distutils"}
 
@@ -63,14 +65,15 @@ def db() -> ImageSpec:
                      ["/usr/bin/redis-server", "--bind", "0.0.0.0", "--protected-mode", "no",
                       "--save", "", "--appendonly", "no", "--dir", "/data"],
                      workdir="/data", directories=("/tmp", "/data"))
-    _add_binary(spec, REDIS)
+    _add_binary(spec, REDIS, "/usr/bin/redis-server")
     return spec
 
 
 def all_images() -> list[ImageSpec]:
     missing = [str(p) for p in (PYTHON, PYTHON_STDLIB, REDIS) if not p.exists()]
     if missing:
-        raise FileNotFoundError(f"the offline image build needs {', '.join(missing)} "
-                                "(Debian packages python3.11 and redis-server)")
+        raise FileNotFoundError(f"the offline image build needs {', '.join(missing)} (Debian packages "
+                                "python3.11-minimal, libpython3.11-stdlib and redis-tools; "
+                                "k8s/local/install-deps.sh installs them)")
     apps = course_home() / "apps"
     return [web(apps), api(apps), db()]

@@ -59,3 +59,21 @@ def test_fast_cli_paths_load_no_cluster_client_and_no_jsonschema(argv):
         "    except SystemExit:\n        pass")
     assert "kubernetes" not in loaded and "jsonschema" not in loaded
     assert "grader.schema" in loaded or argv == ["--help"]
+
+
+def test_every_third_party_import_is_a_declared_dependency():
+    import importlib.metadata
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    declared = {requirement.split(">")[0].split("=")[0].split("[")[0].strip().lower()
+                for requirement in project["dependencies"]}
+    distributions = importlib.metadata.packages_distributions()
+    local = {"course", "firstapp", "grader", "__future__"}
+    missing = set()
+    for package in ("course", "firstapp", "grader"):
+        for module, names in imported_modules(package).items():
+            for top in {name.split(".")[0] for name in names} - local - set(sys.stdlib_module_names):
+                if not {d.lower() for d in distributions.get(top, [top])} & declared:
+                    missing.add(f"{module}: {top}")
+    assert missing == set()
