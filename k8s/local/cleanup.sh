@@ -1,33 +1,107 @@
 #!/usr/bin/env bash
-# Clears what a local cluster whose processes died (or were stopped) leaves behind:
-# pod containers still running, mounts and network namespaces of pods, kube-proxy's
-# and the CNI plugins' iptables rules, the pod bridge and its IP allocations, pid
-# files. The cluster's data (etcd, images, certificates) is kept.
+# Clears what a local cluster whose processes died (or were stopped) leaves behind, and
+# only that, so Docker, kind or another cluster on this machine keep working:
+#   - pod containers whose shims our containerd (its own socket) started;
+#   - mounts under our own directories ($RUN, $FIRSTAPP_STATE/{kubelet,containerd}):
+#     volumes, rootfs overlays, the kubelet's bind mount of its own directory, and the
+#     pods' network namespaces, which containerd keeps under $RUN
+#     (netns_mounts_under_state_dir), never in /run/netns;
+#   - kube-proxy's rules (its own --cleanup, when our kube-proxy ran), then the rules
+#     and chains that are ours (iptables-ours.py: our CNI network's comment, our bridge,
+#     our pod and Service CIDRs, chains named after our sandboxes, the kubelet's chains);
+#   - the bridge firstapp0, the cached CNI results of our pods (/var/lib/cni/results/
+#     firstapp-* and cni-loopback-<our sandbox>-*), our IP allocations, pid files.
+# The cluster's data (etcd, images, certificates) is kept. Exits 1 naming every leftover
+# it could not remove (and the log to read, where there is one).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-# Pod containers: their shims were started by our containerd and outlive it. Killing
-# a container's first process (the shim's child) ends its whole PID namespace.
-for shim in $(pgrep -f "containerd-shim-runc-v2 .*-address $CONTAINERD_ADDRESS" 2>/dev/null); do
-  pkill -KILL -P "$shim" 2>/dev/null
+problems=()
+problem() { problems+=("$*"); }
+
+# Pod containers: their shims were started by our containerd and outlive it. Killing a
+# container's first process (the shim's child) ends its whole PID namespace.
+shims=$(pgrep -f "containerd-shim-runc-v2 .*-address $CONTAINERD_ADDRESS( |$)")
+for shim in $shims; do
+  pkill -KILL -P "$shim"
   kill -KILL "$shim" 2>/dev/null
 done
-
-# Mounts of pods (service-account token volumes, sandboxes' netns, rootfs overlays).
-grep -E " ($FIRSTAPP_STATE/(kubelet|containerd)|$RUN|/run/netns/cni-)" /proc/mounts | awk '{print $2}' |
-  sort -r | while read -r mount; do umount -l "$mount" 2>/dev/null; done
-for netns in /run/netns/cni-*; do [ -e "$netns" ] && rm -f "$netns"; done
-
-# Network: kube-proxy's rules (its own cleanup mode), then every chain and rule that
-# kube-proxy, the kubelet or the CNI plugins made (they all name theirs KUBE-* or CNI-*).
-if [ -x "$BIN/kube-proxy" ]; then "$BIN/kube-proxy" --cleanup >/dev/null 2>&1; fi
-for table in nat filter mangle raw; do
-  rules=$(iptables-save -t "$table" 2>/dev/null) || continue
-  grep -q -E -- "(KUBE-|CNI-)" <<<"$rules" || continue
-  grep -v -E -- "(KUBE-|CNI-)" <<<"$rules" | iptables-restore -T "$table"
+for shim in $shims; do
+  for _ in $(seq 25); do running "$shim" || break; sleep 0.2; done
+  ! running "$shim" ||
+    problem "a pod's containerd-shim (pid $shim) still runs after SIGKILL; containerd's log is $LOGS/containerd.log"
 done
-ip link show "$BRIDGE" >/dev/null 2>&1 && ip link delete "$BRIDGE"
-rm -rf "$FIRSTAPP_STATE/cni/ipam" /var/lib/cni/results 2>/dev/null
-rm -f "$RUN"/*.pid
+
+# Mounts on and under our directories, latest first: a mount hidden under a later one (say,
+# $RUN bind-mounted onto itself while pods ran) comes off once that one is gone. Mount
+# points in mountinfo escape spaces as \040. The kubelet bind-mounts its own directory onto
+# itself (to share mounts with pods); a file system mounted there by the admin is kept.
+our_mounts() {
+  awk -v run="$RUN" -v kubelet="$FIRSTAPP_STATE/kubelet" -v containerd="$FIRSTAPP_STATE/containerd" '
+    $5 == run || index($5, run "/") == 1 || index($5, kubelet "/") == 1 || index($5, containerd "/") == 1 ||
+    ($5 == kubelet && $4 ~ /\/kubelet$/) { print $5 }' /proc/self/mountinfo | tac
+}
+for _ in 1 2 3; do
+  mounts=$(our_mounts)
+  [ -n "$mounts" ] || break
+  while read -r mount; do
+    mount=$(printf '%b' "$mount")
+    umount "$mount" 2>/dev/null || umount -l "$mount" 2>/dev/null
+  done <<<"$mounts"
+done
+while read -r mount; do
+  [ -z "$mount" ] || problem "still mounted: $(printf '%b' "$mount") (umount failed)"
+done < <(our_mounts)
+netns_dir="$RUN/containerd/io.containerd.grpc.v1.cri/netns"
+if [ -d "$netns_dir" ]; then
+  for netns in "$netns_dir"/*; do
+    [ ! -e "$netns" ] || rm -f "$netns" 2>/dev/null || problem "a pod's network namespace is left: $netns"
+  done
+fi
+
+# Our pods' sandboxes (ids), known to our containerd or to the CNI results of our network:
+# the CNI plugins name their chains and cached results after them.
+results=/var/lib/cni/results
+sandboxes=()
+for path in "$results/$CNI_NETWORK"-* "$FIRSTAPP_STATE/containerd/root/io.containerd.grpc.v1.cri/sandboxes"/* \
+            "$RUN/containerd/io.containerd.grpc.v1.cri/sandboxes"/*; do
+  name=${path##*/}
+  id=${name#"$CNI_NETWORK"-}
+  id=${id:0:64}
+  [[ $id =~ ^[0-9a-f]{64}$ ]] && sandboxes+=("$id")
+done
+
+# Network: kube-proxy's rules, by kube-proxy itself (its output goes to its log), when our
+# kube-proxy ran since the last cleanup (its pid file says so); then what else is ours.
+if [ -f "$RUN/kube-proxy.pid" ] && [ -x "$BIN/kube-proxy" ]; then
+  if { printf '\n==== %s kube-proxy --cleanup (cleanup.sh)\n' "$(date -Is)"; "$BIN/kube-proxy" --cleanup 2>&1; } \
+      >>"$LOGS/kube-proxy.log"; then
+    rm -f "$RUN/kube-proxy.pid"
+  else
+    problem "kube-proxy --cleanup failed; its output is at the end of $LOGS/kube-proxy.log"
+  fi
+fi
+if ! output=$(python3 "$here/iptables-ours.py" "$BRIDGE" "$CNI_NETWORK" "$POD_CIDR,$SERVICE_CIDR" "${sandboxes[@]}" 2>&1); then
+  problem "iptables rules or chains of the cluster are left:"$'\n'"$output"
+fi
+if ip link show "$BRIDGE" >/dev/null 2>&1; then
+  output=$(ip link delete "$BRIDGE" 2>&1) || problem "the pod bridge $BRIDGE could not be deleted: $output"
+fi
+# libcni caches each attachment's result as <network>-<sandbox>-<interface>: our network's,
+# and containerd's own "cni-loopback" network's for our sandboxes.
+rm -f "$results/$CNI_NETWORK"-* || problem "cached CNI results $results/$CNI_NETWORK-* are left"
+for id in "${sandboxes[@]}"; do
+  rm -f "$results/cni-loopback-$id"-* || problem "cached CNI results $results/cni-loopback-$id-* are left"
+done
+rm -rf "$FIRSTAPP_STATE/cni/ipam" || problem "pod IP allocations in $FIRSTAPP_STATE/cni/ipam are left"
+for name in "${COMPONENTS[@]}"; do
+  [ "$name" = kube-proxy ] && [ -f "$RUN/kube-proxy.pid" ] && continue  # its --cleanup is still due
+  rm -f "$RUN/$name.pid"
+done
+
+if [ ${#problems[@]} -gt 0 ]; then
+  for message in "${problems[@]}"; do log "cleanup: $message"; done
+  exit 1
+fi
 exit 0

@@ -21,10 +21,13 @@ log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 pid_of() { # prints the pid of a running component, fails when it is not running
-  local file="$RUN/$1.pid" pid
+  local file="$RUN/$1.pid" pid argv0
   [ -f "$file" ] || return 1
   pid=$(cat "$file")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  # A pid file that outlived its process may name another program that got the pid since.
+  argv0=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n1)
+  [ "${argv0##*/}" = "$1" ] && echo "$pid"
 }
 
 admin_kubectl() { "$BIN/kubectl" --kubeconfig "$FIRSTAPP_STATE/admin.kubeconfig" "$@"; }
@@ -35,4 +38,9 @@ node_ip() { # the address other hosts and pods reach this node at
   [ -n "$ip" ] || ip=$(ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -n1)
   [ -n "$ip" ] || die "this machine has no IPv4 address besides loopback; the node needs one"
   echo "$ip"
+}
+
+running() { # running PID: the process exists and is not a zombie waiting for its parent
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $state != Z* ]]
 }

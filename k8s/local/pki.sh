@@ -4,34 +4,46 @@
 # component (its name and group are what RBAC and the Node authorizer see), the
 # kubelet's serving certificate and the service-account signing key.
 # Usage: pki.sh STATE_DIR NODE_NAME NODE_IP
+# A failing openssl stops it with the name of the certificate and openssl's own error.
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 state=$1 node=$2 node_ip=$3
 pki="$state/pki"
 mkdir -p "$pki" && chmod 700 "$pki"
 cd "$pki"
 
-if [ ! -f ca.key ]; then
-  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
-    -subj "/CN=firstapp-local-ca" 2>/dev/null
+# ssl NAME ARGS...: runs openssl for the certificate or key NAME. Its output (progress
+# dots on success) is shown only when it fails, with NAME.
+ssl() {
+  local name=$1 output; shift
+  if ! output=$(openssl "$@" 2>&1 </dev/null); then
+    printf '%s\n' "$output" >&2
+    die "pki.sh: openssl $1 failed for $name in $pki; openssl's error is above"
+  fi
+}
+
+if [ ! -f ca.crt ]; then
+  ssl ca req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 -subj "/CN=firstapp-local-ca"
 fi
-if [ ! -f sa.key ]; then
-  openssl genrsa -out sa.key 2048 2>/dev/null
-  openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+if [ ! -f sa.pub ]; then
+  ssl sa genrsa -out sa.key 2048
+  ssl sa rsa -in sa.key -pubout -out sa.pub
 fi
 
 # cert NAME SUBJECT [SANS]: a key and a CA-signed certificate, unless present.
 cert() {
   local name=$1 subject=$2 sans=${3:-}
   [ -f "$name.crt" ] && return 0
-  openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "$subject" 2>/dev/null
+  ssl "$name" req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "$subject"
   local ext="$name.ext"
   if [ -n "$sans" ]; then
     printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=%s\n' "$sans" >"$ext"
   else
     printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$ext"
   fi
-  openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -out "$name.crt" \
-    -days 3650 -extfile "$ext" 2>/dev/null
+  ssl "$name" x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -out "$name.crt" \
+    -days 3650 -extfile "$ext"
   rm -f "$name.csr" "$ext"
 }
 

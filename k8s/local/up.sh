@@ -4,8 +4,9 @@
 #   -> containerd -> etcd -> kube-apiserver -> controller-manager, scheduler
 #   -> system images -> kubelet (node Ready) -> kube-proxy -> CoreDNS -> kubeconfig.
 # A running, healthy cluster returns at once. Each component logs to $LOGS/NAME.log;
-# a component that does not come up stops the script with its name and log.
-set -euo pipefail
+# a component that does not come up stops the script with its name and log, and what
+# this run started is stopped again (down.sh), so no half-started cluster is left.
+set -Eeuo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
@@ -48,28 +49,62 @@ wait_for() {
   log "$name is up"
 }
 
+# step NAME [LOG]: what up.sh does now, and the log that tells about it, for the message
+# a failure ends with.
+step() { current_step=$1; current_log=${2:-}; }
+step "checking whether the cluster already runs"
+started_components=false
+failed_command=""
+trap 'failed_command="$BASH_COMMAND (up.sh line $LINENO)"' ERR
+trap 'exit 130' INT
+trap 'exit 143' TERM
+on_exit() {
+  local status=$?
+  [ "$status" -eq 0 ] && return
+  trap - ERR
+  if $started_components; then
+    log "stopping what this run started (down.sh)"
+    "$here/down.sh" || log "down.sh could not stop everything; see above"
+  fi
+  [ -z "$failed_command" ] || log "the failing command: $failed_command"
+  log "ERROR: local cluster not started: failed at step '$current_step'${current_log:+; see $current_log}"
+  exit "$status"
+}
+trap on_exit EXIT
+
 started=$SECONDS
 if healthy; then
   log "local cluster already running (context firstapp-local)"
   exit 0
 fi
 
+step "installing Debian packages (install-deps.sh)"
 "$here/install-deps.sh"
+step "building the binaries (build.sh)"
 "$here/build.sh"
 mkdir -p "$LOGS" "$RUN" "$FIRSTAPP_STATE"/{etcd,kubelet,cni/net.d,containerd,images}
-"$here/down.sh" >/dev/null 2>&1 || true   # whatever survives of an earlier run goes first
+step "clearing what an earlier run left (down.sh)"
+if ! output=$("$here/down.sh" 2>&1); then
+  printf '%s\n' "$output" >&2
+  die "what an earlier run left could not be cleared (see above); remove it, then run up again"
+fi
+started_components=true   # from here on, a failure stops what this run started
 
+step "making certificates (pki.sh)"
 ip=$(node_ip)
 "$here/pki.sh" "$FIRSTAPP_STATE" "$NODE_NAME" "$ip"
 pki="$FIRSTAPP_STATE/pki"
 
 # Kernel settings a node needs: forwarding, and bridged pod traffic through iptables.
+step "kernel settings (modprobe, sysctl)"
 modprobe br_netfilter 2>/dev/null || true
 sysctl -qw net.ipv4.ip_forward=1
 [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] && sysctl -qw net.bridge.bridge-nf-call-iptables=1
 [ -e /proc/sys/net/ipv4/conf/all/route_localnet ] && sysctl -qw net.ipv4.conf.all.route_localnet=1
 
-# ---- containerd (Debian's), on its own socket so it never meets another containerd.
+# ---- containerd (Debian's), on its own socket so it never meets another containerd. Its
+# pods' network namespaces live under its state dir in $RUN, not in the host's /run/netns.
+step containerd "$LOGS/containerd.log"
 cat >"$FIRSTAPP_STATE/containerd/config.toml" <<TOML
 version = 2
 root = "$FIRSTAPP_STATE/containerd/root"
@@ -82,6 +117,7 @@ state = "$RUN/containerd"
   # This machine may forbid lowering oom_score_adj (no CAP_SYS_RESOURCE in the VM);
   # keep containers at or above containerd's own value instead of failing to start them.
   restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -109,6 +145,7 @@ start containerd containerd --config "$FIRSTAPP_STATE/containerd/config.toml"
 wait_for containerd 30 ctr version
 
 # ---- etcd, on loopback only.
+step etcd "$LOGS/etcd.log"
 start etcd "$BIN/etcd" --name firstapp --data-dir "$FIRSTAPP_STATE/etcd" \
   --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
   --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
@@ -116,6 +153,7 @@ start etcd "$BIN/etcd" --name firstapp --data-dir "$FIRSTAPP_STATE/etcd" \
 wait_for etcd 60 curl -fsS http://127.0.0.1:2381/health
 
 # ---- control plane.
+step kube-apiserver "$LOGS/kube-apiserver.log"
 start kube-apiserver "$BIN/kube-apiserver" \
   --etcd-servers=http://127.0.0.1:2379 --advertise-address="$ip" --secure-port=6443 \
   --service-cluster-ip-range="$SERVICE_CIDR" --authorization-mode=Node,RBAC \
@@ -128,6 +166,7 @@ start kube-apiserver "$BIN/kube-apiserver" \
   --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key"
 wait_for kube-apiserver 90 admin_kubectl get --raw /readyz
 
+step "kube-controller-manager, kube-scheduler" "$LOGS/kube-controller-manager.log, $LOGS/kube-scheduler.log"
 start kube-controller-manager "$BIN/kube-controller-manager" \
   --kubeconfig="$FIRSTAPP_STATE/controller-manager.kubeconfig" \
   --authentication-kubeconfig="$FIRSTAPP_STATE/controller-manager.kubeconfig" \
@@ -145,10 +184,12 @@ wait_for kube-controller-manager 60 curl -fsSk https://127.0.0.1:10257/healthz
 wait_for kube-scheduler 60 curl -fsSk https://127.0.0.1:10259/healthz
 
 # ---- the cluster's own images (pause, CoreDNS), built offline and imported.
+step "system images (python3 -m firstapp.images system)" "$LOGS/containerd.log"
 PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}" python3 -m firstapp.images system "$BIN" "$FIRSTAPP_STATE/images" |
   while read -r line; do log "$line"; done
 
 # ---- kubelet (cgroup v1 hosts are allowed; image GC never removes images we cannot pull again).
+step kubelet "$LOGS/kubelet.log"
 cat >"$FIRSTAPP_STATE/kubelet/config.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -178,6 +219,7 @@ start kubelet "$BIN/kubelet" --config="$FIRSTAPP_STATE/kubelet/config.yaml" \
 wait_for kubelet 90 sh -c "[ \"\$(\"$BIN/kubectl\" --kubeconfig \"$FIRSTAPP_STATE/admin.kubeconfig\" get node $NODE_NAME -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = True ]"
 
 # ---- kube-proxy (iptables mode; leaves conntrack sysctls as the host has them).
+step kube-proxy "$LOGS/kube-proxy.log"
 cat >"$FIRSTAPP_STATE/kube-proxy.yaml" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
@@ -193,6 +235,7 @@ start kube-proxy "$BIN/kube-proxy" --config="$FIRSTAPP_STATE/kube-proxy.yaml"
 wait_for kube-proxy 60 curl -fsS http://127.0.0.1:10256/healthz
 
 # ---- CoreDNS behind the kube-dns Service.
+step coredns "$LOGS/kubelet.log, $LOGS/containerd.log"
 admin_kubectl apply -f "$here/coredns.yaml" >/dev/null
 if ! admin_kubectl -n kube-system rollout status deployment/coredns --timeout=120s >/dev/null; then
   admin_kubectl -n kube-system get pods -l k8s-app=kube-dns -o wide >&2 || true
@@ -203,6 +246,7 @@ wait_for kubelet 60 python3 "$here/dns-query.py" "$DNS_IP" kubernetes.default.sv
 log "coredns is up and answers at $DNS_IP"
 
 # ---- the user's kubeconfig: context firstapp-local, made current.
+step "writing the kubeconfig"
 target=${KUBECONFIG:-$HOME/.kube/config}
 target=${target%%:*}
 mkdir -p "$(dirname "$target")"
