@@ -1,8 +1,12 @@
 """Grading a class: every learner namespace matching a label, concurrently, each
-result kept apart so one broken namespace does not stop the others."""
+result kept apart so one broken namespace does not stop the others: whatever grading
+one namespace raises becomes that namespace's error entry (the exception's type and
+message; its traceback is logged at debug level), and the others are still graded.
+Each run removes its probe pod whatever happened (`course.probe.ProbePod`)."""
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from course.cluster import Cluster
@@ -11,6 +15,7 @@ from grader.result import LabResult
 from grader.run import grade_live
 
 WORKERS = 8
+_log = logging.getLogger(__name__)
 
 
 def grade_namespaces(lab: str, selector: str, context: str | None = None,
@@ -25,7 +30,12 @@ def grade_namespaces(lab: str, selector: str, context: str | None = None,
         try:
             return grade_live(lab, namespace, manifests, cluster=cluster.reconnect())
         except UnusableInput as error:
+            _log.debug("namespace %s could not be graded", namespace, exc_info=True)
             return str(error)
+        except Exception as error:  # noqa: BLE001 - one learner's namespace must not cost the class its report
+            _log.debug("grading namespace %s failed", namespace, exc_info=True)
+            message = " ".join(str(error).split())[:400]
+            return f"grading namespace {namespace} failed: {type(error).__name__}: {message}"
 
     with ThreadPoolExecutor(max_workers=min(WORKERS, len(namespaces))) as pool:
         return dict(zip(namespaces, pool.map(one, namespaces)))

@@ -23,6 +23,7 @@ class Reach(enum.Enum):
     NOT_PROBED = "not probed"
     WRONG_TIER = "wrong tier"  # something answered, but not the tier the route leads to
     OTHER_NAMESPACE = "other namespace"  # a pod of another namespace answered (node ports are cluster-wide)
+    BAD_ANSWER = "bad answer"  # something accepted the connection, but answered too slowly, too much, or garbled
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,19 @@ class Pod:
     deleting: bool = False
 
 
+MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
+ENDPOINTSLICE_CONTROLLER = "endpointslice-controller.k8s.io"
+
+
 @dataclass(frozen=True)
 class Endpoint:
     address: str
     ready: bool
     pod: str | None
+    # Listed by the EndpointSlice controller from the Service's selector. Traffic also
+    # goes to the addresses of hand-made (or mirrored) slices, but they prove nothing
+    # about the selector: the endpoints check counts managed ones only.
+    managed: bool = True
 
 
 @dataclass
@@ -57,7 +66,8 @@ class Route:
     observed: Reach = Reach.NOT_PROBED
     detail: str = ""  # who answered, or the error
     failure: Failure | None = None  # why the connection failed, when it did
-    answered_by: str | None = None  # the pod that answered, when one said so
+    answered_by: str | None = None  # the pod that answered: of this namespace when identified, else as it claimed
+    cause: str = ""  # the diagnosis, when what was recorded already tells it (a forged or unproven answer)
 
     @property
     def matches(self) -> bool:
@@ -75,4 +85,12 @@ class LiveState:
     self_healing: str | None = None  # outcome of the opt-in disruption check
 
     def pods_of(self, labels: dict[str, str]) -> list[Pod]:
-        return [p for p in self.pods if not p.deleting and all(p.labels.get(k) == v for k, v in labels.items())]
+        return [p for p in self.pods if not p.deleting and has_labels(p, labels)]
+
+    def managed_endpoints(self, service: str) -> list[Endpoint]:
+        """The endpoints the EndpointSlice controller listed for `service`'s selector."""
+        return [e for e in self.endpoints.get(service, []) if e.managed]
+
+
+def has_labels(pod: Pod, labels: dict[str, str]) -> bool:
+    return all(pod.labels.get(k) == v for k, v in labels.items())

@@ -1,7 +1,8 @@
 """Reading the cluster for layers 2 and 3: one pass over the namespace's objects,
 pods and EndpointSlices, then one batch of real traffic from a probe pod and from
 this machine. What the cluster says becomes `LiveState`; what it refuses leaves as the
-typed errors of `course.errors`."""
+typed errors of `course.errors`. What the learner's pods answer is untrusted input:
+`course.traffic` bounds it (time and size), `grader.routing` validates it."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from typing import Any
 from course.cluster import Cluster, pod_is_ready
 from course.errors import ClusterUnavailable, Forbidden, NotFound
 from course.probe import PROBE_LABEL, ProbePod
-from course.traffic import from_host
+from course.traffic import ProbeResult, from_host
 from grader import routing
-from grader.live import Endpoint, LiveState, Pod
+from grader.live import ENDPOINTSLICE_CONTROLLER, MANAGED_BY, Endpoint, LiveState, Pod
 from grader.loading import Manifest, Source
 from grader.state_rules import without_server_fields
 
@@ -67,11 +68,14 @@ def collect(cluster: Cluster, namespace: str) -> LiveState:
     with cluster.errors(f"list EndpointSlices in namespace {namespace}", _READ_HINT):
         slices = cluster.discovery.list_namespaced_endpoint_slice(namespace).items
     for item in slices:
-        service = (item.metadata.labels or {}).get("kubernetes.io/service-name")
+        labels = item.metadata.labels or {}
+        service = labels.get("kubernetes.io/service-name")
+        managed = labels.get(MANAGED_BY) == ENDPOINTSLICE_CONTROLLER
         if service:
             live.endpoints.setdefault(service, []).extend(
-                Endpoint(address, bool(e.conditions and e.conditions.ready), e.target_ref.name if e.target_ref else None)
-                for e in item.endpoints or [] for address in e.addresses)
+                Endpoint(address, bool(e.conditions and e.conditions.ready),
+                         e.target_ref.name if e.target_ref else None, managed)
+                for e in item.endpoints or [] for address in e.addresses or [])
     try:
         with cluster.errors("list nodes"):
             nodes = cluster.core.list_node().items
@@ -91,11 +95,13 @@ def probe_routes(cluster: Cluster, live: LiveState, probes: list[routing.Probe],
     """Sends the planned traffic and records what happened in `live.routes`."""
     inside = [p for p in probes if p.kind and p.route.source == routing.IN_CLUSTER]
     outside = [p for p in probes if p.kind and p.route.source == routing.HOST]
+    results: list[ProbeResult] = []
     if inside:
         with ProbePod(cluster, live.namespace, timeout=timeout, attempts=2) as pod:
-            routing.record(inside, pod.batch([p.spec for p in inside]), live)
+            results += pod.batch([p.spec for p in inside])
     if outside:
-        routing.record(outside, from_host([p.spec for p in outside], timeout=timeout, attempts=2), live)
+        results += from_host([p.spec for p in outside], timeout=timeout, attempts=2)
+    routing.record(inside + outside, results, live)  # at once: host answers are checked against the pods'
     live.routes = [p.route for p in probes]
 
 

@@ -13,12 +13,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from course.model import TIERS, WEB_NODE_PORT, Tier
 from course.model import tier as tier_named
-from course.traffic import Failure, ProbeResult, ProbeSpec
+from course.traffic import SHOWN_BODY, Failure, ProbeResult, ProbeSpec, is_ip
 from grader.findings import Finding
-from grader.live import LiveState, Reach, Route
+from grader.live import LiveState, Pod, Reach, Route, has_labels
 from grader.workloads import dig
 
 IN_CLUSTER, HOST = "probe pod", "host"
@@ -55,8 +56,8 @@ def _probe(source: str, tier: Tier, host: str, port: object, expected: Reach, la
 
 def plan(live: LiveState) -> list[Probe]:
     """Checkpoint 3: every tier by Service name, namespace-qualified name, FQDN,
-    ClusterIP and pod IP from inside; web's node port (and any of api's or db's) from
-    the host."""
+    ClusterIP and pod IP (one pod's; every db pod's) from inside; web's node port (and
+    any of api's or db's) from the host."""
     probes: list[Probe] = []
     for tier in TIERS:
         service = live.objects.get(f"Service/{tier.name}")
@@ -70,9 +71,11 @@ def plan(live: LiveState) -> list[Probe]:
             if cluster_ip and cluster_ip != "None":
                 names.append(cluster_ip)
             probes += [_probe(IN_CLUSTER, tier, host, port, Reach.ALLOWED) for host in names]
-        pod = next((p for p in live.pods_of(tier.labels) if p.ready and p.ip), None)
-        if pod is not None and pod.ip:
-            probes.append(_probe(IN_CLUSTER, tier, pod.ip, tier.port, Reach.ALLOWED, f" (pod {pod.name})"))
+        ready = [p for p in live.pods_of(tier.labels) if p.ready and p.ip]
+        # Every db pod, on its own IP: PONG says nothing about who answered, so each db
+        # pod's Redis run_id is learnt here, and a Service's answer must carry one of them.
+        for pod in ready if tier.speaks_redis else ready[:1]:
+            probes.append(_probe(IN_CLUSTER, tier, pod.ip or "", tier.port, Reach.ALLOWED, f" (pod {pod.name})"))
         probes.extend(_from_outside(tier, ports))
     return probes
 
@@ -103,37 +106,188 @@ def health_plan(live: LiveState) -> list[Probe]:
 
 
 def record(probes: Sequence[Probe], results: Sequence[ProbeResult], live: LiveState) -> None:
-    """Writes what each probe's answer means into its route: who answered, or why not."""
-    own_pods = {pod.name for pod in live.pods}
+    """Writes what each probe's answer means into its route: who answered, or why not.
+
+    Answers come from the learner's pods, so none is believed on its own word: the pod
+    that answered is the pod of this namespace at the address the connection reached
+    (a pod IP, a headless Service's name), else the pod whose name AND IP the /whoami
+    answer gives; its tier is its `app` label, never what it says. A Redis PONG names
+    nobody: it counts when it came from a db pod's address, or carries the run_id of a
+    db pod's Redis (each db pod is probed on its own IP) through a Service whose ready
+    endpoints are all db pods. Record host and in-cluster probes in one call, so the
+    host's answers are checked against what the pods said."""
+    servers = {result.server_id: pod for probe, result in zip(probes, results)
+               if probe.kind == "redis" and result.ok and result.body == "+PONG" and result.server_id
+               and (pod := _reached_pod(probe, result, live)) is not None}
     for probe, result in zip(probes, results):
         route = probe.route
         if not result.ok:
-            route.observed, route.detail, route.failure = Reach.BLOCKED, result.error, result.failure
+            answered = result.failure is not None and result.failure.answered
+            route.observed = Reach.BAD_ANSWER if answered else Reach.BLOCKED
+            route.detail, route.failure = result.error, result.failure
         elif probe.kind == "redis":
-            answered = result.body == "+PONG"
-            route.observed = Reach.ALLOWED if answered else Reach.WRONG_TIER
-            route.detail = "Redis answered PONG" if answered else f"not Redis: {result.body[:60]!r} answered"
+            _record_redis(probe, result, live, servers)
         else:
-            who = _whoami(result.body)
-            pod, tier = who.get("pod"), who.get("tier")
-            route.answered_by = pod if isinstance(pod, str) else None
-            if result.status == 200 and route.answered_by and route.answered_by not in own_pods:
-                route.observed = Reach.OTHER_NAMESPACE
-                route.detail = f"pod {route.answered_by}, not in namespace {live.namespace}, answered"
-            elif result.status == 200 and (probe.healthy_is_enough or tier == route.tier):
-                route.observed, route.detail = Reach.ALLOWED, f"pod {pod} answered"
-            else:
+            _record_http(probe, result, live)
+
+
+def _record_http(probe: Probe, result: ProbeResult, live: LiveState) -> None:
+    route, tier = probe.route, tier_named(probe.route.tier)
+    who = _whoami(result.body)
+    pod = _reached_pod(probe, result, live)
+    if pod is None and probe.healthy_is_enough:
+        route.observed, route.detail = Reach.WRONG_TIER, f"HTTP {result.status}, from no pod of namespace {live.namespace}"
+        return
+    if pod is None:
+        name, ip = _claimed(who)
+        if name is None or ip is None:
+            route.observed = Reach.WRONG_TIER
+            route.detail = f"HTTP {result.status}, not a /whoami answer (no pod name and IP): {_shown(result.body)}"
+            return
+        pod = next((p for p in live.pods if p.name == name and p.ip == ip), None)
+        if pod is None:
+            holder = next((p for p in live.pods if p.ip == ip), None)
+            route.answered_by = name
+            if holder is not None:
                 route.observed = Reach.WRONG_TIER
-                route.detail = f"HTTP {result.status}, tier {tier if isinstance(tier, str) else '?'} answered"
+                route.detail = f"an answer claiming to be pod {_shown(name)} at {ip}, which is pod {holder.name}'s IP"
+                route.cause = (f"the answer's identity does not hold: {ip} is pod {holder.name}, not {_shown(name)}; "
+                               f"the {tier.name} Service must select the {tier.name} pods, which answer as themselves")
+            else:
+                route.observed = Reach.OTHER_NAMESPACE
+                route.detail = f"pod {_shown(name)} ({ip}), not in namespace {live.namespace}, answered"
+            return
+    route.answered_by = pod.name
+    if probe.healthy_is_enough:
+        allowed = result.status == 200
+        route.observed = Reach.ALLOWED if allowed else Reach.WRONG_TIER
+        route.detail = f"pod {pod.name} answered" + ("" if allowed else f" HTTP {result.status}")
+    elif who is None:
+        route.observed = Reach.WRONG_TIER
+        route.detail = f"HTTP {result.status} from pod {pod.name}, not a /whoami answer: {_shown(result.body)}"
+    elif not has_labels(pod, tier.labels):
+        route.observed = Reach.WRONG_TIER
+        route.detail = f"HTTP {result.status}, tier {_shown(pod.labels.get('app', '?'))} answered (pod {pod.name})"
+    elif result.status != 200:
+        route.observed, route.detail = Reach.WRONG_TIER, f"HTTP {result.status} from pod {pod.name}"
+    else:
+        route.observed, route.detail = Reach.ALLOWED, f"pod {pod.name} answered"
 
 
-def _whoami(body: str) -> dict[str, Any]:
-    """A pod's /whoami answer, or {} when it is not a JSON object."""
+def _record_redis(probe: Probe, result: ProbeResult, live: LiveState, servers: dict[str, Pod]) -> None:
+    route, tier = probe.route, tier_named(probe.route.tier)
+    if result.body != "+PONG":
+        route.observed, route.detail = Reach.WRONG_TIER, f"not Redis: {result.body[:60]!r} answered"
+        return
+    pod = _reached_pod(probe, result, live)
+    if pod is None:
+        pod = servers.get(result.server_id) if result.server_id else None
+    if pod is None:
+        route.observed = Reach.WRONG_TIER
+        route.detail = f"Redis answered PONG, but not as a {tier.name} pod of namespace {live.namespace}"
+        if not any(p.ready for p in live.pods_of(tier.labels)):
+            why = f"namespace {live.namespace} has no ready {tier.name} pod"
+        elif not result.server_id:
+            why = "it did not say which Redis it is (INFO server: run_id)"
+        else:
+            why = f"its Redis (run_id {result.server_id[:8]}...) is none of the {tier.name} pods' (each probed on its IP)"
+        route.cause = f"an answer not from this namespace's {tier.name} pods: {why}"
+        return
+    route.answered_by = pod.name
+    if not probe.healthy_is_enough and not has_labels(pod, tier.labels):
+        route.observed = Reach.WRONG_TIER
+        route.detail = f"Redis on pod {pod.name} (tier {_shown(pod.labels.get('app', '?'))}) answered PONG"
+        return
+    problem = "" if probe.healthy_is_enough or _direct(probe, live) else _service_problem(live, tier)
+    if problem:
+        route.observed, route.detail = Reach.WRONG_TIER, f"Redis on pod {pod.name} answered PONG, but {problem}"
+        route.cause = f"selector: {problem}"
+        return
+    route.observed, route.detail = Reach.ALLOWED, f"Redis on pod {pod.name} answered PONG"
+
+
+def _service_problem(live: LiveState, tier: Tier) -> str:
+    """Why traffic sent to the tier's Service may reach something else than its ready
+    pods ("" when every ready endpoint, hand-made slices included, is one of them)."""
+    ready = {p.ip for p in live.pods_of(tier.labels) if p.ready and p.ip}
+    if not ready:
+        return f"namespace {live.namespace} has no ready {tier.name} pod"
+    listed = {e.address for e in live.endpoints.get(tier.name, []) if e.ready}
+    if not listed:
+        return f"Service {tier.name} lists no ready endpoint"
+    if others := sorted(listed - ready):
+        return f"Service {tier.name} also sends traffic to {', '.join(others[:3])}, no ready {tier.name} pod"
+    return ""
+
+
+def _literal_ip(probe: Probe) -> str | None:
+    host = urlsplit(probe.address).hostname if probe.kind == "http" else probe.address.rpartition(":")[0].strip("[]")
+    return host if is_ip(host) else None
+
+
+def _reached_pod(probe: Probe, result: ProbeResult, live: LiveState) -> Pod | None:
+    """The pod of this namespace at the address the connection reached, when that is
+    a pod IP (the one probed, or a headless Service's), and no other pod shares it."""
+    ip = result.peer or _literal_ip(probe)
+    at = [p for p in live.pods if ip and p.ip == ip]
+    return at[0] if len(at) == 1 else None
+
+
+def _direct(probe: Probe, live: LiveState) -> bool:
+    """The probe went to a pod IP of this namespace, not through a Service."""
+    ip = _literal_ip(probe)
+    return ip is not None and any(p.ip == ip for p in live.pods)
+
+
+def _claimed(who: dict[str, Any] | None) -> tuple[str | None, str | None]:
+    """The pod name and IP a /whoami answer claims, when they have the right shape."""
+    if who is None:
+        return None, None
+    name, ip = who.get("pod"), who.get("ip")
+    return (name if isinstance(name, str) and 0 < len(name) <= 253 else None), (ip if is_ip(ip) else None)
+
+
+def _shown(text: str, size: int = 60) -> str:
+    """Learner-controlled text, made safe and short for a report line."""
+    shown = text if text.isprintable() and len(text) <= size else repr(text[:size])
+    return shown or "''"
+
+
+MAX_JSON_DEPTH = 32
+
+
+def _whoami(body: str) -> dict[str, Any] | None:
+    """A pod's /whoami answer, or None when it is not a JSON object (or nests too deep
+    to be one: the body is parsed only after its depth is counted)."""
+    if len(body) > SHOWN_BODY or _depth(body) > MAX_JSON_DEPTH:
+        return None
     try:
         answer = json.loads(body)
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
+    except (ValueError, RecursionError):
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+def _depth(text: str) -> int:
+    """How deep JSON text nests its arrays and objects (strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def diagnose(route: Route, live: LiveState) -> str:
@@ -150,13 +304,19 @@ def diagnose(route: Route, live: LiveState) -> str:
     if route.source == HOST and WEB_NODE_PORT not in [p.get("nodePort") for p in dig(service, "spec", "ports", default=[])
                                                       if isinstance(p, dict)]:
         return f"nodePort: the web Service does not open {WEB_NODE_PORT}"
-    if route.observed is Reach.OTHER_NAMESPACE:
+    if route.observed is Reach.OTHER_NAMESPACE and route.source == HOST:
         return (f"node port {WEB_NODE_PORT} belongs to another namespace's Service; it serves one namespace "
                 f"at a time (delete that Service, or let the lab notebook move the port)")
+    if route.observed is Reach.OTHER_NAMESPACE:
+        return (f"another namespace's pod answered ({route.detail}); Service {tier.name} must send traffic to "
+                f"the {tier.name} pods of namespace {live.namespace}")
+    if route.observed is Reach.BAD_ANSWER:
+        return (f"bad answer ({route.detail}): what Service {tier.name} forwards to is not the {tier.name} server, "
+                f"which answers at once; check the selector and targetPort")
     if route.observed is Reach.WRONG_TIER:
-        return f"selector: another tier answered ({route.detail}); the selector picks the wrong pods"
+        return route.cause or f"selector: another tier answered ({route.detail}); the selector picks the wrong pods"
     pods = live.pods_of(tier.labels)
-    endpoints = live.endpoints.get(tier.name, [])
+    endpoints = live.managed_endpoints(tier.name)
     if pods and not any(p.ready for p in pods):
         return f"readiness: no {tier.name} pod is ready, so the Service has nowhere to send traffic"
     if not any(e.ready for e in endpoints):

@@ -1,6 +1,7 @@
 """Layer 2 rules: what is applied matches what was submitted, workloads are available,
-and each Service's EndpointSlices list exactly the ready pods of its tier. Pure
-functions of a `Submission` and a `LiveState`."""
+and each Service's EndpointSlices (those the EndpointSlice controller manages, from
+the Service's selector) list exactly the ready pods of its tier. Pure functions of a
+`Submission` and a `LiveState`."""
 
 from __future__ import annotations
 
@@ -106,11 +107,16 @@ def endpoints_match_ready_pods(submission: Submission, live: LiveState, tier: Ti
                         expected="applied", found="missing")]
     tier_pods = live.pods_of(tier.labels)
     ready_ips = sorted(p.ip for p in tier_pods if p.ready and p.ip)
-    endpoints = live.endpoints.get(tier.name, [])
+    endpoints = live.managed_endpoints(tier.name)  # hand-made slices prove nothing about the selector
     listed = sorted(e.address for e in endpoints if e.ready)
     if listed == ready_ips and listed:
         return []
     ref = f"EndpointSlice of Service/{tier.name}"
+    if not dig(service, "spec", "selector"):
+        hand_made = len(live.endpoints.get(tier.name, [])) - len(endpoints)
+        return [Finding(ref, "endpoints", "the Service has no selector, so the EndpointSlice controller lists "
+                        f"no pod for it{' (hand-made EndpointSlices do not count)' if hand_made else ''}; "
+                        f"select the {tier.name} pods with spec.selector", expected=ready_ips, found="no selector")]
     if not tier_pods:
         return [Finding(ref, "endpoints", f"no {tier.name} pods are running", expected="the tier's pods", found=None)]
     if not ready_ips:

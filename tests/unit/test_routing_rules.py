@@ -9,6 +9,7 @@ import json
 import pytest
 
 from course.model import WEB_NODE_PORT
+from course.model import tier as tier_named
 from course.traffic import Failure, ProbeResult, classify, run_batch
 from grader import routing
 from grader.live import Endpoint, LiveState, Pod, Reach
@@ -68,16 +69,22 @@ def test_plan_without_a_service_keeps_one_unprobed_row():
     assert rows[0].target == "db (no Service)" and rows[0].observed is Reach.NOT_PROBED
 
 
-def whoami(tier: str, pod_name: str) -> ProbeResult:
-    return ProbeResult(True, 200, json.dumps({"tier": tier, "pod": pod_name}))
+IPS = {"web-1": "10.244.0.10", "api-1": "10.244.0.11", "db-0": "10.244.0.12"}
+
+
+def whoami(tier: str, pod_name: str, ip: str | None = None, status: int = 200, peer: str = "") -> ProbeResult:
+    """A /whoami answer as the sample app gives it: tier, pod name and pod IP, self-reported."""
+    return ProbeResult(True, status, json.dumps({"tier": tier, "pod": pod_name,
+                                                 "ip": ip or IPS.get(pod_name, "10.244.0.99")}), peer=peer)
 
 
 @pytest.mark.parametrize("result, observed, detail", [
     (whoami("api", "api-1"), Reach.ALLOWED, "pod api-1 answered"),
     (whoami("web", "web-1"), Reach.WRONG_TIER, "tier web answered"),
     (whoami("api", "api-7f-other"), Reach.OTHER_NAMESPACE, "not in namespace"),
-    (ProbeResult(True, 200, "[]"), Reach.WRONG_TIER, "tier ? answered"),  # not a JSON object: no crash
+    (ProbeResult(True, 200, "[]"), Reach.WRONG_TIER, "not a /whoami answer"),  # not a JSON object: no crash
     (ProbeResult(True, 200, "not json"), Reach.WRONG_TIER, "HTTP 200"),
+    (whoami("api", "api-1", status=500), Reach.WRONG_TIER, "HTTP 500 from pod api-1"),
     (ProbeResult(False, error="ConnectionRefusedError: refused", failure=Failure.REFUSED), Reach.BLOCKED, "refused"),
 ])
 def test_record_reads_who_answered(result, observed, detail):
@@ -92,8 +99,187 @@ def test_record_redis_needs_pong():
     live = state()
     probes = [routing.Probe(routing.Route(routing.IN_CLUSTER, "db:6379", "db", Reach.ALLOWED), "redis", "db:6379")
               for _ in range(2)]
-    routing.record(probes, [ProbeResult(True, body="+PONG"), ProbeResult(True, body="HTTP/1.1 400")], live)
+    routing.record(probes, [ProbeResult(True, body="+PONG", peer=IPS["db-0"]),  # a headless Service: the pod's IP
+                            ProbeResult(True, body="HTTP/1.1 400", peer=IPS["db-0"])], live)
     assert [p.route.observed for p in probes] == [Reach.ALLOWED, Reach.WRONG_TIER]
+
+
+# -- answers are untrusted input ---------------------------------------------------
+
+def http_probe(target: str = "http://api:8080/whoami", tier: str = "api", source: str = routing.IN_CLUSTER,
+               expected: Reach = Reach.ALLOWED) -> routing.Probe:
+    return routing.Probe(routing.Route(source, target, tier, expected), "http", target)
+
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize("body", [
+    "[]", "null", "true", "3", '"api"', '{"pod": ["x"]}', '{"pod": {"name": "api-1"}, "ip": 7}',
+    '{"pod": "api-1", "ip": ["10.244.0.11"]}', '{"pod": "api-1", "ip": "not an ip"}', DEEP, '{"a":' * 3000,
+    '{"pod": "' + "x" * 5000 + '", "ip": "10.244.0.11"}', "\x00\x1b[31m\u202e", "", "{" + '"k": 1, ' * 2000,
+])
+def test_record_survives_any_body_and_never_allows_it(body):
+    live = state()
+    probe = http_probe()
+    routing.record([probe], [ProbeResult(True, 200, body)], live)
+    assert probe.route.observed is Reach.WRONG_TIER and "not a /whoami answer" in probe.route.detail
+    assert len(probe.route.detail) < 200 and "\x1b" not in probe.route.detail  # safe and short for a report line
+    assert "selector" in routing.diagnose(probe.route, live)
+
+
+def test_record_survives_deep_json_in_a_thread_with_a_small_stack():
+    import threading
+
+    outcome: list[object] = []
+    threading.stack_size(256 * 1024)
+    try:
+        thread = threading.Thread(target=lambda: outcome.append(routing._whoami(DEEP)))
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(0)
+    assert outcome == [None]
+
+
+@pytest.mark.parametrize("failure", [Failure.SLOW, Failure.TOO_LARGE, Failure.MALFORMED])
+def test_an_answer_too_slow_too_large_or_garbled_is_a_bad_answer_never_blocked(failure):
+    live = state()
+    inside, outside = http_probe(), http_probe("http://localhost:31000/whoami", source=routing.HOST,
+                                               expected=Reach.BLOCKED)
+    result = ProbeResult(False, error=f"{failure.name}: 3 bytes in 2.0 s", failure=failure)
+    routing.record([inside, outside], [result, result], live)
+    assert inside.route.observed is outside.route.observed is Reach.BAD_ANSWER
+    assert not outside.route.matches  # something accepted the connection: api is reachable from outside
+    assert inside.route.failure is failure and "bad answer" in routing.diagnose(inside.route, live)
+
+
+def test_the_tier_is_the_answering_pods_label_not_what_it_says():
+    live = state()
+    liar = http_probe()
+    routing.record([liar], [whoami("api", "web-1")], live)  # web-1 says it is the api tier
+    assert liar.route.observed is Reach.WRONG_TIER and "tier web answered (pod web-1)" in liar.route.detail
+    direct = http_probe(f"http://{IPS['web-1']}:8080/whoami", "web")
+    routing.record([direct], [whoami("db", "someone-else", "10.9.9.9", peer=IPS["web-1"])], live)
+    assert direct.route.observed is Reach.ALLOWED and direct.route.answered_by == "web-1"  # the address decides
+
+
+def test_a_claimed_identity_needs_name_and_ip_of_one_pod_of_the_namespace():
+    live = state()
+    forged = http_probe()
+    routing.record([forged], [whoami("api", "api-1", IPS["web-1"])], live)  # api-1's name, web-1's IP
+    assert forged.route.observed is Reach.WRONG_TIER and "which is pod web-1's IP" in forged.route.detail
+    assert "identity does not hold" in routing.diagnose(forged.route, live)
+    foreign_ip_own_name = http_probe()
+    routing.record([foreign_ip_own_name], [whoami("api", "api-1", "10.244.0.200")], live)
+    assert foreign_ip_own_name.route.observed is Reach.OTHER_NAMESPACE
+
+
+def test_a_bare_pod_named_like_another_namespaces_pod_does_not_turn_it_into_ours():
+    """Node port 30080 is held by another namespace, whose web pod web-abc answers the
+    host; the learner creates a bare pod named web-abc. Its IP is not the answer's."""
+    live = state()
+    live.pods.append(Pod("web-abc", {"app": "web"}, "10.244.0.30", True, "Running", None, ("firstapp/web:1.0",),
+                         (False,), 0))
+    host = http_probe(f"http://localhost:{WEB_NODE_PORT}/whoami", "web", routing.HOST)
+    routing.record([host], [whoami("web", "web-abc", "10.244.0.77")], live)
+    assert host.route.observed is Reach.OTHER_NAMESPACE and not host.route.matches
+    assert "belongs to another namespace" in routing.diagnose(host.route, live)
+
+
+def test_an_answer_from_another_namespace_is_only_that_when_no_pod_here_has_its_ip():
+    live = state()
+    probe = http_probe()
+    routing.record([probe], [whoami("api", "api-elsewhere", IPS["api-1"])], live)
+    assert probe.route.observed is Reach.WRONG_TIER  # the IP is api-1's: a forged name, not another namespace
+    inside = http_probe()
+    routing.record([inside], [whoami("api", "api-elsewhere", "10.244.0.201")], live)
+    assert inside.route.observed is Reach.OTHER_NAMESPACE
+    assert "another namespace's pod answered" in routing.diagnose(inside.route, live)
+
+
+RUN_ID = "a" * 40
+
+
+def redis_probe(target: str, source: str = routing.IN_CLUSTER, expected: Reach = Reach.ALLOWED) -> routing.Probe:
+    return routing.Probe(routing.Route(source, target, "db", expected), "redis", target)
+
+
+def pong(peer: str = "", server_id: str = RUN_ID) -> ProbeResult:
+    return ProbeResult(True, body="+PONG", peer=peer, server_id=server_id)
+
+
+def db_routes(live: LiveState, via_service: ProbeResult, direct: ProbeResult | None = None) -> routing.Route:
+    """db's ClusterIP route, recorded with (or without) the direct probe of db-0."""
+    probes = [redis_probe("10.96.0.2:6379")] + ([redis_probe(f"{IPS['db-0']}:6379")] if direct else [])
+    routing.record(probes, [via_service] + ([direct] if direct else []), live)
+    return probes[0].route
+
+
+def test_a_pong_through_a_service_counts_only_with_the_run_id_of_a_db_pod():
+    direct = pong(IPS["db-0"])
+    assert db_routes(state(), pong("10.96.0.2"), direct).observed is Reach.ALLOWED
+    unproven = db_routes(state(), pong("10.96.0.2", server_id=""), direct)
+    assert unproven.observed is Reach.WRONG_TIER and "did not say which Redis" in routing.diagnose(unproven, state())
+    stranger = db_routes(state(), pong("10.96.0.2", server_id="b" * 40), direct)
+    assert stranger.observed is Reach.WRONG_TIER and "none of the db pods'" in stranger.cause
+
+
+def test_a_pong_with_no_db_pod_in_the_namespace_fails():
+    live = state(pods=[pod("web-1", "web", IPS["web-1"]), pod("api-1", "api", IPS["api-1"])])
+    route = db_routes(live, pong("10.96.0.2"))
+    assert route.observed is Reach.WRONG_TIER and "no ready db pod" in routing.diagnose(route, live)
+
+
+def test_a_pong_from_a_pod_that_is_not_a_db_pod_fails():
+    live = state()
+    route = redis_probe("db:6379")
+    routing.record([route], [pong(IPS["api-1"])], live)  # a headless db Service selecting the api pod
+    assert route.route.observed is Reach.WRONG_TIER and "tier api" in route.route.detail
+
+
+def test_a_db_service_must_send_traffic_only_to_db_pods():
+    """A hand-made EndpointSlice adds a fake Redis to the db Service: the answer that
+    came from the real db pod proves nothing about the others."""
+    live = state()
+    live.endpoints = {**live.endpoints, "db": [Endpoint(IPS["db-0"], True, "db-0"),
+                                               Endpoint("10.244.0.66", True, None, managed=False)]}
+    route = db_routes(live, pong("10.96.0.2"), pong(IPS["db-0"]))
+    assert route.observed is Reach.WRONG_TIER and "also sends traffic to 10.244.0.66" in route.detail
+
+
+def test_a_host_pong_is_checked_against_the_pods_run_ids():
+    live = state(objects={**state().objects, "Service/db": service("db", "NodePort", 31379, port=6379)})
+    outside = redis_probe("localhost:31379", routing.HOST, Reach.BLOCKED)
+    direct = redis_probe(f"{IPS['db-0']}:6379")
+    routing.record([direct, outside], [pong(IPS["db-0"]), pong("127.0.0.1")], live)
+    assert direct.route.observed is Reach.ALLOWED
+    assert outside.route.observed is Reach.ALLOWED and not outside.route.matches  # db really is exposed
+
+
+def test_plan_probes_every_ready_db_pod_on_its_ip():
+    live = state()
+    live.pods += [pod("db-1", "db", "10.244.0.13"), pod("db-2", "db", "10.244.0.14", ready=False),
+                  pod("api-2", "api", "10.244.0.15")]
+    targets = [p.address for p in routing.plan(live) if p.route.source == routing.IN_CLUSTER]
+    assert {"10.244.0.12:6379", "10.244.0.13:6379"} <= set(targets) and "10.244.0.14:6379" not in targets
+    assert sum(t.startswith("http://10.244.0.1") for t in targets) == 2  # one web pod, one api pod
+
+
+def test_endpoints_check_counts_only_slices_of_the_endpointslice_controller():
+    from grader.state_rules import endpoints_match_ready_pods
+    from grader.submission import Submission
+
+    live = state()
+    selectorless = service("api")
+    live.objects = {**live.objects, "Service/api": selectorless}  # no spec.selector
+    live.endpoints = {**live.endpoints, "api": [Endpoint(IPS["api-1"], True, "api-1", managed=False)]}
+    findings = endpoints_match_ready_pods(Submission([]), live, tier_named("api"))
+    assert findings and "no selector" in findings[0].problem and "hand-made" in findings[0].problem
+    live.objects["Service/api"] = {**selectorless, "spec": {**selectorless["spec"], "selector": {"app": "api"}}}
+    assert "lists no pod" in endpoints_match_ready_pods(Submission([]), live, tier_named("api"))[0].problem
+    live.endpoints["api"].append(Endpoint(IPS["api-1"], True, "api-1"))
+    assert endpoints_match_ready_pods(Submission([]), live, tier_named("api")) == []
 
 
 def mismatch(target: str, tier: str, observed: Reach, source: str = routing.IN_CLUSTER,
