@@ -3,6 +3,10 @@ HTML for notebooks, and CSV for a batch of learners.
 
 JSON, JUnit and CSV are for instructors and CI and carry every check; the text and
 HTML reports are for the learner and never reveal a hidden check beyond counting it.
+
+A report echoes what a learner wrote; every renderer writes each string through
+`findings.printable`, so a report is always well-formed (JSON any parser reads, XML
+1.0, text without terminal escapes or control characters) whatever the submission.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from grader.findings import json_safe, printable
 from grader.result import CheckResult, LabResult, Outcome
 
 
@@ -22,6 +27,12 @@ def render(result: LabResult, fmt: str) -> str:
 
 
 def as_dict(result: LabResult) -> dict[str, Any]:
+    """The JSON report's data: every string printable, nothing JSON cannot hold."""
+    report: dict[str, Any] = json_safe(_as_dict(result))
+    return report
+
+
+def _as_dict(result: LabResult) -> dict[str, Any]:
     return {
         "lab": result.lab,
         **({"namespace": result.namespace} if result.namespace else {}),
@@ -39,13 +50,14 @@ def as_dict(result: LabResult) -> dict[str, Any]:
 
 
 def to_json(result: LabResult) -> str:
-    return json.dumps(as_dict(result), indent=2) + "\n"
+    return json.dumps(as_dict(result), indent=2, allow_nan=False) + "\n"
 
 
 def batch_json(results: dict[str, LabResult | str]) -> str:
     """One document for a class: each namespace's result, or why it could not be graded."""
-    return json.dumps([{"namespace": ns, **as_dict(r)} if isinstance(r, LabResult)
-                       else {"namespace": ns, "error": r} for ns, r in results.items()], indent=2) + "\n"
+    return json.dumps([{"namespace": printable(ns), **as_dict(r)} if isinstance(r, LabResult)
+                       else {"namespace": printable(ns), "error": printable(r)} for ns, r in results.items()],
+                      indent=2, allow_nan=False) + "\n"
 
 
 def batch_csv(results: dict[str, LabResult | str]) -> str:
@@ -53,32 +65,34 @@ def batch_csv(results: dict[str, LabResult | str]) -> str:
     ids = next((([c.id for c in r.checks]) for r in results.values() if isinstance(r, LabResult)), [])
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["namespace", "score", "max_score", "error", *ids])
+    writer.writerow(["namespace", "score", "max_score", "error", *map(printable, ids)])
     for namespace, result in results.items():
         if isinstance(result, LabResult):
             points = {c.id: c.score for c in result.checks}
-            writer.writerow([namespace, result.score, result.max_score, "", *[points.get(i, "") for i in ids]])
+            writer.writerow([printable(namespace), result.score, result.max_score, "",
+                             *[points.get(i, "") for i in ids]])
         else:
-            writer.writerow([namespace, "", "", result, *[""] * len(ids)])
+            writer.writerow([printable(namespace), "", "", printable(result), *[""] * len(ids)])
     return out.getvalue()
 
 
 def to_junit(result: LabResult) -> str:
-    suite = ET.Element("testsuite", name=result.lab, tests=str(len(result.checks)),
+    suite = ET.Element("testsuite", name=printable(result.lab), tests=str(len(result.checks)),
                        failures=str(sum(not c.passed for c in result.checks)), errors="0",
                        skipped=str(sum(bool(c.skipped) for c in result.checks)))
     for check in result.checks:
-        case = ET.SubElement(suite, "testcase", classname=result.lab, name=check.id)
+        case = ET.SubElement(suite, "testcase", classname=printable(result.lab), name=printable(check.id))
         ET.SubElement(case, "properties").extend([
-            ET.Element("property", name="title", value=check.title),
+            ET.Element("property", name="title", value=printable(check.title)),
             ET.Element("property", name="score", value=f"{check.score}/{check.counted_max}"),
-            ET.Element("property", name="visibility", value=check.visibility),
+            ET.Element("property", name="visibility", value=printable(check.visibility)),
         ])
         if check.skipped:
-            ET.SubElement(case, "skipped", message=check.skipped)
+            ET.SubElement(case, "skipped", message=printable(check.skipped, newlines=False))
         elif not check.passed:
-            failure = ET.SubElement(case, "failure", message=check.hint.splitlines()[0])
-            failure.text = check.hint
+            hint = printable(check.hint)
+            failure = ET.SubElement(case, "failure", message=hint.splitlines()[0])
+            failure.text = hint
     suites = ET.Element("testsuites")
     suites.append(suite)
     ET.indent(suites)
@@ -94,7 +108,7 @@ def to_text(result: LabResult) -> str:
     lines = [f"{result.lab}{where}: score {result.score}/{result.max_score} ({result.summary()})", ""]
     for check in result.visible:
         lines.append(f"  {_mark(check)}  {check.score}/{check.counted_max}  {check.id}: {check.title}")
-        for hint_line in check.hint.splitlines():
+        for hint_line in printable(check.hint).splitlines():
             lines.append(f"            {hint_line}")
     if result.hidden:
         lines += ["", f"  {len(result.hidden)} hidden check(s) count towards the score and are not shown."]
@@ -105,15 +119,19 @@ def to_text(result: LabResult) -> str:
             verdict = "ok " if route.matches else "MISMATCH"
             lines.append(f"    {verdict:<8} {route.source:<9} -> {route.target:<{width}}  "
                          f"expected {route.expected.value:<7} observed {route.observed.value:<10} {route.detail}")
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines)) + "\n"
 
 
 def to_html(result: LabResult) -> str:
     """The learner's table in a notebook: checks with points and hints, then routing."""
+    return printable(_html(result))
+
+
+def _html(result: LabResult) -> str:
     colour = {"PASS": "#0a0", "FAIL": "#c00", "SKIP": "#888"}
     rows = "".join(
         f"<tr><td style='color:{colour[_mark(c)]};font-weight:bold'>{_mark(c)}</td><td>{c.score}/{c.counted_max}</td>"
-        f"<td>{html.escape(c.title)}<br><code>{c.id}</code></td>"
+        f"<td>{html.escape(c.title)}<br><code>{html.escape(c.id)}</code></td>"
         f"<td><pre style='white-space:pre-wrap;margin:0'>{html.escape(c.hint)}</pre></td></tr>"
         for c in result.visible)
     table = (f"<h4>{html.escape(result.lab)}: {result.score}/{result.max_score} "

@@ -9,6 +9,11 @@ that part, with draft 2020-12's semantics; a unit test checks it against the
 `jsonschema` package on the same schemas, and that the schemas use nothing more.
 Doing it here keeps `firstapp grade --static` a fast command: importing `jsonschema`
 costs seconds (its optional format checkers build grammars at import).
+
+The schemas type every port as an integer or a string; the API server also refuses a
+port number outside 1-65535 and a string port that is not a port name (`"8080"` in
+quotes among them). `validate` reports those too, so `manifests-valid` fails for what
+`kubectl apply` would refuse.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.findings import Finding, field_path
+from grader.findings import Finding, field_path, shown
 from grader.loading import Manifest
+from grader.workloads import WORKLOAD_KINDS, dig, listed
 
 KUBERNETES_VERSION = "1.34"
 _SCHEMA_DIR = f"v{KUBERNETES_VERSION}.0-local-strict"
@@ -128,11 +134,83 @@ def validate(manifests: Iterable[Manifest]) -> list[Finding]:
         validator = validator_for(manifest.body["apiVersion"], manifest.body["kind"])
         if validator is None:
             findings.append(Finding(manifest.ref, "", (
-                f"Kubernetes {KUBERNETES_VERSION} has no kind {manifest.kind} in apiVersion "
-                f"{manifest.body['apiVersion']}; check both spellings"), where=str(manifest.source)))
+                f"Kubernetes {KUBERNETES_VERSION} has no kind {shown(manifest.kind, 80)} in apiVersion "
+                f"{shown(manifest.body['apiVersion'], 80)}; check both spellings"), where=str(manifest.source)))
             continue
         for error in sorted(validator.errors(manifest.body), key=lambda e: list(map(str, e.path))):
             findings.append(_finding(manifest, error))
+        findings += port_value_findings(manifest)
+    return findings
+
+
+PORT_NUMBERS = range(1, 65536)
+_IANA_SERVICE_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]+(-[a-z0-9]+)*$")  # IANA_SVC_NAME, at most 15 characters
+_PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
+
+
+def _pod_spec_path(manifest: Manifest) -> tuple[str, ...] | None:
+    if manifest.kind == "Pod":
+        return ("spec",)
+    if manifest.kind == "CronJob":
+        return ("spec", "jobTemplate", "spec", "template", "spec")
+    if manifest.kind == "PodTemplate":
+        return ("template", "spec")
+    return ("spec", "template", "spec") if manifest.kind in WORKLOAD_KINDS else None
+
+
+def _port_fields(manifest: Manifest) -> list[tuple[FieldPath, Any, str]]:
+    """(field path, value, what the API server accepts there) for every port field of
+    a Service or a pod template: "number" (1-65535), "number or name", "host" (0-65535)."""
+    fields: list[tuple[FieldPath, Any, str]] = []
+    if manifest.kind == "Service":
+        for index, port in enumerate(listed(manifest.body, "spec", "ports")):
+            base: FieldPath = ("spec", "ports", index)
+            fields += [((*base, "port"), dig(port, "port"), "number"),
+                       ((*base, "targetPort"), dig(port, "targetPort"), "target"),
+                       ((*base, "nodePort"), dig(port, "nodePort"), "host")]
+    pod = _pod_spec_path(manifest)
+    if pod is not None:
+        for group in ("initContainers", "containers"):
+            for index, container in enumerate(listed(manifest.body, *pod, group)):
+                container_path: FieldPath = (*pod, group, index)
+                for port_index, port in enumerate(listed(container, "ports")):
+                    port_path: FieldPath = (*container_path, "ports", port_index)
+                    fields += [((*port_path, "containerPort"), dig(port, "containerPort"), "number"),
+                               ((*port_path, "hostPort"), dig(port, "hostPort"), "host")]
+                for probe in _PROBES:
+                    for handler, accepted in (("httpGet", "number or name"), ("tcpSocket", "number or name"),
+                                              ("grpc", "number")):
+                        fields.append(((*container_path, probe, handler, "port"), dig(container, probe, handler, "port"),
+                                       accepted))
+    return [(path, value, accepted) for path, value, accepted in fields if value is not None]
+
+
+def port_value_findings(manifest: Manifest) -> list[Finding]:
+    """Port values of the right type that the API server still refuses: a number outside
+    1-65535, a string that is no port name (a quoted number among them)."""
+    findings = []
+    for path, value, accepted in _port_fields(manifest):
+        where, field = str(manifest.source), field_path(path)
+        if isinstance(value, bool):
+            continue  # a wrong type: the schema reports it
+        if isinstance(value, int):
+            allowed = range(0, 65536) if accepted == "host" or (accepted == "target" and value == 0) else PORT_NUMBERS
+            if value not in allowed:
+                findings.append(Finding(manifest.ref, field, "not a port number: the API server refuses it",
+                                        expected=f"{allowed.start}-{allowed.stop - 1}", found=value, where=where))
+        elif isinstance(value, str) and accepted in ("target", "number or name"):
+            if value == "" and accepted == "target":
+                continue  # the API server's default: the Service port itself
+            if value.isascii() and value.isdigit():
+                findings.append(Finding(manifest.ref, field, (
+                    "a number in quotes is a port name to Kubernetes, and a name needs a letter: the API server "
+                    "refuses it; write the number without quotes"),
+                    expected="a number 1-65535 or a port name such as http", found=f'"{value}"', where=where))
+            elif len(value) > 15 or not _IANA_SERVICE_NAME.match(value):
+                findings.append(Finding(manifest.ref, field, (
+                    "not a valid port name, the API server refuses it: at most 15 characters, lowercase letters, "
+                    "digits and single hyphens inside, at least one letter"),
+                    expected="a number 1-65535 or a port name such as http", found=value, where=where))
     return findings
 
 
@@ -168,15 +246,18 @@ def schema_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema" / _SCHEMA_DIR
 
 
+@functools.cache
+def _schema_names() -> frozenset[str]:
+    """The files of the strict schemas: a name from a submission is looked up here, so
+    a learner's text never reaches the file system (a kind may be long or hold a NUL)."""
+    return frozenset(path.name for path in schema_dir().iterdir())
+
+
 def schema_file(name: str) -> dict[str, Any] | None:
     """One file of the strict schemas (`service-v1.json`, `_definitions.json`), or None."""
-    if "/" in name or name.startswith("."):
+    if name not in _schema_names():
         return None
-    path = schema_dir() / name
-    try:
-        schema: dict[str, Any] = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
+    schema: dict[str, Any] = json.loads((schema_dir() / name).read_text())
     return schema
 
 
@@ -189,9 +270,15 @@ def _definitions() -> dict[str, Any]:
     return found
 
 
-@functools.cache
 def validator_for(api_version: str, kind: str) -> SchemaValidator | None:
     """The validator of `kind` in `api_version`, or None when Kubernetes has no such kind."""
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
-    schema = schema_file(f"{kind.lower()}-{group_version}.json")
+    name = f"{kind.lower()}-{group_version}.json"
+    return _validator(name) if name in _schema_names() else None
+
+
+@functools.cache
+def _validator(name: str) -> SchemaValidator | None:
+    """Cached by schema file, so that hostile kinds cannot grow the cache."""
+    schema = schema_file(name)
     return SchemaValidator(schema, _definitions()) if schema is not None else None

@@ -12,7 +12,7 @@ from course.model import NODE_PORT_RANGE, TIER_NAMES, TIERS, WEB_NODE_PORT, Tier
 from grader.findings import Finding
 from grader.loading import Manifest
 from grader.submission import Submission
-from grader.workloads import dig, resolve_target_port, selects
+from grader.workloads import dig, listed, resolve_target_port, selects
 
 _IANA_SERVICE_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]+(-[a-z0-9]+)*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -74,7 +74,9 @@ def service_target_ports(submission: Submission, tier: Tier) -> list[Finding]:
     for index, port in enumerate(ports):
         if not isinstance(port, dict):
             continue  # the schema layer reports it
-        target = port.get("targetPort", port.get("port"))
+        target = port.get("targetPort")
+        if target is None or target == "" or (type(target) is int and target == 0):
+            target = port.get("port")  # the API server's default: the Service port itself
         protocol = port.get("protocol", "TCP")
         matched, reason = resolve_target_port(target, protocol, workload)
         if matched is None:
@@ -125,7 +127,7 @@ def web_node_port(submission: Submission) -> list[Finding]:
     service = submission.service(web.name)
     if service is None:
         return [_missing_service(web)]
-    ports = [p for p in dig(service.body, "spec", "ports", default=[]) if isinstance(p, dict)]
+    ports = [p for p in listed(service.body, "spec", "ports") if isinstance(p, dict)]
     node_ports = [(i, p.get("nodePort")) for i, p in enumerate(ports)]
     if any(port == WEB_NODE_PORT for _, port in node_ports):
         return []
@@ -153,8 +155,8 @@ def port_names(submission: Submission) -> list[Finding]:
     manifests = {m.ref: m for m in submission.manifests}
     if not submission.uses_course_workloads:
         for workload in submission.workloads:
-            for container_index, container in enumerate(dig(workload.template, "spec", "containers", default=[])):
-                for port_index, port in enumerate(dig(container, "ports", default=[])):
+            for container_index, container in enumerate(listed(workload.template, "spec", "containers")):
+                for port_index, port in enumerate(listed(container, "ports")):
                     name = dig(port, "name")
                     if name is None or (isinstance(name, str) and len(name) <= 15 and _IANA_SERVICE_NAME.match(name)):
                         continue
@@ -166,7 +168,7 @@ def port_names(submission: Submission) -> list[Finding]:
                         expected="e.g. http, redis, metrics", found=name,
                         where=str(manifests[workload.ref].source) if workload.ref in manifests else None))
     for service in submission.services():
-        ports = [p for p in dig(service.body, "spec", "ports", default=[]) if isinstance(p, dict)]
+        ports = [p for p in listed(service.body, "spec", "ports") if isinstance(p, dict)]
         for index, port in enumerate(ports):
             name = port.get("name")
             if name is None:

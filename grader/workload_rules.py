@@ -9,7 +9,7 @@ from course.model import TIERS, Tier
 from grader.findings import Finding
 from grader.live import LiveState
 from grader.submission import Submission
-from grader.workloads import dig, resolve_target_port
+from grader.workloads import dig, listed, resolve_target_port
 
 WHY_CONTROLLER = {
     "Pod": "a bare Pod is not recreated when it dies or its node goes away, and cannot be scaled",
@@ -27,7 +27,7 @@ def tier_image(submission: Submission, tier: Tier) -> list[Finding]:
                         expected=f"a pod running {tier.image}", found=None)]
     findings = []
     prefix = "" if workload.kind == "Pod" else "spec.template."
-    containers = dig(workload.template, "spec", "containers", default=[])
+    containers = listed(workload.template, "spec", "containers")
     images = [dig(c, "image") for c in containers]
     if tier.image not in images:
         findings.append(Finding(workload.ref, f"{prefix}spec.containers[0].image",
@@ -63,7 +63,7 @@ def liveness_probes(submission: Submission) -> list[Finding]:
         if workload is None:
             continue
         prefix = "" if workload.kind == "Pod" else "spec.template."
-        for index, container in enumerate(dig(workload.template, "spec", "containers", default=[])):
+        for index, container in enumerate(listed(workload.template, "spec", "containers")):
             path = f"{prefix}spec.containers[{index}].livenessProbe"
             probe = dig(container, "livenessProbe")
             if not isinstance(probe, dict):

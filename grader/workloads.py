@@ -1,6 +1,7 @@
 """Reading workloads and Services the way Kubernetes does: pod templates, label
 selectors, container ports. Pure functions over plain dicts; malformed fields (the
-schema layer reports them) read as absent instead of raising.
+schema layer reports them) read as absent instead of raising: a rule iterates over
+`listed(...)`, never over what a learner wrote where a list belongs (`ports: 5`).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from grader.findings import shown
 from grader.loading import Manifest
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "Pod")
@@ -25,6 +27,18 @@ def dig(value: Any, *keys: str | int, default: Any = None) -> Any:
     return default if value is None else value
 
 
+def listed(value: Any, *keys: str | int) -> list[Any]:
+    """The list at `value[k1][k2]...`, or [] where it is missing or not a list."""
+    found = dig(value, *keys)
+    return found if isinstance(found, list) else []
+
+
+def mapping(value: Any, *keys: str | int) -> dict[str, Any]:
+    """The mapping at `value[k1][k2]...`, or {} where it is missing or not a mapping."""
+    found = dig(value, *keys)
+    return found if isinstance(found, dict) else {}
+
+
 @dataclass(frozen=True)
 class Workload:
     """A pod template and what owns it (a controller, or a bare Pod)."""
@@ -36,14 +50,13 @@ class Workload:
 
     @property
     def labels(self) -> dict[str, Any]:
-        labels = dig(self.template, "metadata", "labels", default={})
-        return labels if isinstance(labels, dict) else {}
+        return mapping(self.template, "metadata", "labels")
 
     def container_ports(self) -> list[dict[str, Any]]:
         """Every declared port of every container (init containers serve no traffic)."""
         ports = []
-        for container in dig(self.template, "spec", "containers", default=[]):
-            for port in dig(container, "ports", default=[]):
+        for container in listed(self.template, "spec", "containers"):
+            for port in listed(container, "ports"):
                 if isinstance(port, dict):
                     ports.append({**port, "_container": dig(container, "name", default="?")})
         return ports
@@ -72,17 +85,21 @@ def resolve_target_port(target: Any, port_protocol: str, workload: Workload) -> 
 
     A number must equal a declared containerPort with the same protocol; a name must
     equal a container port's name with the same protocol (as the endpoints controller
-    resolves it).
+    resolves it). A string is a name even when it is all digits: Kubernetes reads
+    "8080" as a port name (and the API server refuses it, a name needs a letter).
     """
     ports = workload.container_ports()
-    if isinstance(target, str) and not target.isdigit():
+    if isinstance(target, str):
         named = [p for p in ports if p.get("name") == target]
+        if not named and target.isdigit():
+            return None, (f"no container port is named {shown(target)!r} (in quotes a number is a port name; "
+                          "write the number without quotes)")
         if not named:
-            return None, f"no container port is named {target!r}"
+            return None, f"no container port is named {shown(target)!r}"
     else:
         named = [p for p in ports if str(p.get("containerPort")) == str(target)]
         if not named:
-            return None, f"no container declares containerPort {target}"
+            return None, f"no container declares containerPort {shown(target)}"
     same_protocol = [p for p in named if p.get("protocol", "TCP") == port_protocol]
     if not same_protocol:
         return None, f"the container port uses protocol {named[0].get('protocol', 'TCP')}, the Service port {port_protocol}"

@@ -177,3 +177,65 @@ def test_malformed_fields_are_findings_not_crashes():
                              obj(d, "Deployment", "api")["spec"]["template"].update(spec={"containers": "x"})))
     result = grade(docs)
     assert {"manifests-valid", "web-service-selector", "web-service-target-port"} <= set(failed(result))
+
+
+PORT_VALUES_THE_API_SERVER_REFUSES = {
+    # name: (change, field path, words in the manifests-valid hint, other failing check)
+    "quoted numeric targetPort": (lambda d: obj(d, "Service", "api")["spec"]["ports"][0].update(targetPort="8080"),
+                                  "Service/api spec.ports[0].targetPort", ['found "8080"', "without quotes"],
+                                  "api-service-target-port"),
+    "Service port above 65535": (lambda d: obj(d, "Service", "web")["spec"]["ports"][0].update(port=70000),
+                                 "Service/web spec.ports[0].port", ["expected 1-65535, found 70000"], None),
+    "Service port 0": (lambda d: obj(d, "Service", "db")["spec"]["ports"][0].update(port=0),
+                       "Service/db spec.ports[0].port", ["found 0"], None),
+    "negative targetPort": (lambda d: obj(d, "Service", "api")["spec"]["ports"][0].update(targetPort=-1),
+                            "Service/api spec.ports[0].targetPort", ["found -1"], "api-service-target-port"),
+    "containerPort above 65535": (
+        lambda d: obj(d, "Deployment", "api")["spec"]["template"]["spec"]["containers"][0]["ports"][0].update(
+            containerPort=80800),
+        "Deployment/api spec.template.spec.containers[0].ports[0].containerPort", ["found 80800"], None),
+    "probe port quoted number": (
+        lambda d: obj(d, "StatefulSet", "db")["spec"]["template"]["spec"]["containers"][0].update(
+            livenessProbe={"tcpSocket": {"port": "6379"}}),
+        "StatefulSet/db spec.template.spec.containers[0].livenessProbe.tcpSocket.port", ['"6379"'], None),
+    "targetPort not a port name": (lambda d: obj(d, "Service", "db")["spec"]["ports"][0].update(targetPort="Redis_Port"),
+                                   "Service/db spec.ports[0].targetPort", ["not a valid port name", "Redis_Port"],
+                                   "db-service-target-port"),
+}
+
+
+@pytest.mark.parametrize("name", list(PORT_VALUES_THE_API_SERVER_REFUSES))
+def test_port_values_the_api_server_refuses_fail_manifests_valid(name):
+    change, where, words, also_failing = PORT_VALUES_THE_API_SERVER_REFUSES[name]
+    failures = failed(grade(mutate(change)))
+    assert "manifests-valid" in failures, failures
+    assert where in failures["manifests-valid"]
+    for word in words:
+        assert word in failures["manifests-valid"], failures["manifests-valid"]
+    if also_failing:
+        assert also_failing in failures
+
+
+def test_targetport_zero_or_empty_is_the_service_port():
+    """The API server defaults targetPort 0 and "" to the Service port."""
+    assert failed(grade(mutate(lambda d: obj(d, "Service", "api")["spec"]["ports"][0].update(targetPort=0)))) == {}
+    assert failed(grade(mutate(lambda d: obj(d, "Service", "db")["spec"]["ports"][0].update(targetPort="")))) == {}
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: obj(d, "Service", "web")["spec"].update(ports=5),
+    lambda d: obj(d, "Service", "web")["spec"].update(ports="8080"),
+    lambda d: obj(d, "Service", "web")["spec"].update(ports=[5, None, "x"]),
+    lambda d: obj(d, "Deployment", "web")["spec"]["template"]["spec"].update(containers=5),
+    lambda d: obj(d, "Deployment", "web")["spec"]["template"]["spec"].update(containers="web"),
+    lambda d: obj(d, "Deployment", "api")["spec"]["template"]["spec"]["containers"][0].update(ports=5),
+    lambda d: obj(d, "Deployment", "api")["spec"]["template"]["spec"]["containers"][0].update(livenessProbe=5),
+    lambda d: obj(d, "Deployment", "api")["spec"]["template"].update(metadata={"labels": 5}),
+    lambda d: obj(d, "Service", "api")["spec"].update(selector=[1]),
+], ids=["ports-int", "ports-str", "ports-items", "containers-int", "containers-str", "container-ports-int",
+        "probe-int", "labels-int", "selector-list"])
+@pytest.mark.parametrize("lab", ["checkpoint-1", "checkpoint-2", "checkpoint-3"])
+def test_a_scalar_where_a_list_belongs_is_a_finding(change, lab):
+    text = "\n---\n".join(yaml.safe_dump(d) for d in mutate(change))
+    result = grade_static(lab, load_text(text, "submission.yaml"))
+    assert "manifests-valid" in failed(result)

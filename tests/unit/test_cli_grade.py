@@ -4,6 +4,7 @@ and no traceback for any unusable input."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -85,3 +86,116 @@ def test_debug_shows_the_traceback_of_an_unusable_input(tmp_path):
     assert run.returncode == 2
     assert b"Traceback" in run.stderr and b"FileNotFoundError" in run.stderr  # the cause is kept
     assert run.stderr.rstrip().endswith(b"no such file or directory")
+
+
+# Issue #10, the static path: one case per class of malformed input, through the real
+# command. Unusable input exits 2 with one message; what Kubernetes would refuse in an
+# object fails a check (exit 1); no report is ever malformed and nothing is a traceback.
+
+WEB_PORT = "{name: http, port: 8080, targetPort: http, nodePort: 30080}"
+
+
+def reference_with(web_port: str) -> bytes:
+    text = REFERENCE_CHECKPOINT_3.read_text()
+    assert WEB_PORT in text
+    return text.replace(WEB_PORT, web_port).encode()
+
+
+def json_service(spec: str, kind: str = '"Service"') -> bytes:
+    return ('{"apiVersion": "v1", "kind": ' + kind + ', "metadata": {"name": "web"}, "spec": ' + spec + "}").encode()
+
+
+UNUSABLE = {
+    "NUL after the first buffer": (REFERENCE_CHECKPOINT_3.read_bytes() + b"#" * 9000 + b"\n\x00\n", "NUL byte"),
+    "C1 control after the first buffer": (REFERENCE_CHECKPOINT_3.read_bytes() + b"#" * 9000 + b"\n# \xc2\x90\n",
+                                          "U+0090"),
+    "deep JSON under the recursion limit": (json_service("[" * 600 + "]" * 600), "nesting deeper than 64"),
+    "integer of 5000 digits": (reference_with("{name: http, port: " + "9" * 5000 + ", targetPort: http}"), "64 bits"),
+    "hex integer of 5000 digits": (reference_with("{name: http, port: 0x" + "f" * 5000 + "}"), "64 bits"),
+    "JSON integer of 5000 digits": (json_service('{"ports": [{"port": ' + "9" * 5000 + "}]}"), "64 bits"),
+    "!!binary": (reference_with("{name: http, port: !!binary aGVsbG8=}"), "!!binary"),
+    "!!set": (reference_with("{name: http, port: !!set {a, b}}"), "!!set"),
+    "YAML NaN": (reference_with("{name: http, port: 8080, nodePort: .nan}"), "NaN"),
+    "JSON NaN": (json_service('{"ports": [{"port": NaN}]}'), "NaN"),
+    "duplicate key": (reference_with("{name: http, port: 8080, port: 8081}"), 'duplicate key "port"'),
+    "duplicate object": (REFERENCE_CHECKPOINT_3.read_bytes() + b"\n---\n" + REFERENCE_CHECKPOINT_3.read_bytes(),
+                         "submitted twice"),
+    "1,001 objects": ("".join(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n"
+                              for i in range(1001)).encode(), "more than 1,000"),
+    "over 1 MiB": (REFERENCE_CHECKPOINT_3.read_bytes() + b"#" * (1024 * 1024), "larger than 1 MiB"),
+}
+
+
+@pytest.mark.parametrize("name", list(UNUSABLE))
+def test_each_class_of_unusable_input_exits_2_with_one_message(name):
+    stdin, words = UNUSABLE[name]
+    run = firstapp("grade", "checkpoint-3", "--static", "--format", "json", stdin=stdin)
+    assert run.returncode == 2, (run.returncode, run.stderr[-2000:])
+    message = run.stderr.decode()
+    assert words in message and message.startswith("firstapp grade: <stdin>")
+    assert message.count("\n") == 1 and len(message) < 600, message
+    assert b"Traceback" not in run.stderr + run.stdout and run.stdout == b""
+
+
+GRADED = {
+    # name: (submission, words in the text report)
+    "very long kind": (b"apiVersion: v1\nkind: " + b"K" * 5000 + b"\nmetadata: {name: web}\n", "(5,000 characters)"),
+    "kind with a NUL": (json_service("{}", kind='"Ser\\u0000vice"'), "Ser\\x00vice"),
+    "ports: 5": (reference_with("5").replace(b"ports:\n    - 5", b"ports: 5"), "found integer 5"),
+    "containers: 5": (b"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {selector: {matchLabels: "
+                      b"{app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: 5}}}\n",
+                      "spec.template.spec.containers: wrong type"),
+    "unquoted date": (reference_with("{name: http, port: 8080, targetPort: http, nodePort: 2024-01-01}"),
+                      "found string '2024-01-01'"),
+    "lone surrogate": (json_service('{"selector": {"app": "w\\ud800"}, "ports": [{"port": 8080}]}'), "w\\ud800"),
+    "ANSI escapes": (reference_with('{name: http, port: 8080, targetPort: http, nodePort: "\\e[2K\\r  \\e[32mPASS\\e[0m"}'),
+                     "\\x1b[2K\\r  \\x1b[32mPASS"),
+    "control characters": (reference_with('{name: http, port: 8080, targetPort: http, nodePort: "\\x01\\x0b\\x85\\u2028"}'),
+                           "\\x01\\x0b\\x85\\u2028"),
+    "quoted numeric targetPort": (reference_with('{name: http, port: 8080, targetPort: "8080", nodePort: 30080}'),
+                                  'targetPort: a number in quotes'),
+    "port above 65535": (reference_with("{name: http, port: 70000, targetPort: http, nodePort: 30080}"),
+                         "expected 1-65535, found 70000"),
+}
+
+
+@pytest.mark.parametrize("name", list(GRADED))
+def test_each_class_of_malformed_object_is_a_finding_in_well_formed_reports(name):
+    stdin, words = GRADED[name]
+    run = firstapp("grade", "checkpoint-3", "--static", stdin=stdin)
+    assert run.returncode == 1, (run.returncode, run.stderr[-2000:])
+    text = run.stdout.decode("utf-8")
+    assert words in text, text
+    assert not any((ord(c) < 32 and c != "\n") or 0x7F <= ord(c) <= 0x9F for c in text)
+    report = firstapp("grade", "checkpoint-3", "--static", "--format", "json", stdin=stdin)
+    assert report.returncode == 1
+    json.loads(report.stdout, parse_constant=lambda constant: pytest.fail(f"{constant} in the JSON report"))
+    junit = firstapp("grade", "checkpoint-3", "--static", "--format", "junit", stdin=stdin)
+    assert junit.returncode == 1
+    ET.fromstring(junit.stdout)
+    assert b"Traceback" not in run.stderr + report.stderr + junit.stderr
+
+
+def test_a_submission_folder_refuses_links_pipes_and_too_much(tmp_path):
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "checkpoint-3.yaml").write_bytes(REFERENCE_CHECKPOINT_3.read_bytes())
+    (tmp_path / "outside.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: secret-outside}\n")
+    (folder / "z.yaml").symlink_to(tmp_path / "outside.yaml")
+    run = firstapp("grade", "checkpoint-3", "--static", "--manifests", str(folder))
+    assert run.returncode == 2 and b"z.yaml: a symbolic link" in run.stderr and b"secret-outside" not in run.stdout
+    (folder / "z.yaml").unlink()
+    (folder / "z.yaml").symlink_to("/proc/kmsg")  # as root this used to hang the grader
+    run = firstapp("grade", "checkpoint-3", "--static", "--manifests", str(folder))
+    assert run.returncode == 2 and b"symbolic link" in run.stderr
+    (folder / "z.yaml").unlink()
+    os.mkfifo(folder / "z.yaml")
+    run = firstapp("grade", "checkpoint-3", "--static", "--manifests", str(folder))
+    assert run.returncode == 2 and b"not a regular file (a named pipe)" in run.stderr
+    (folder / "z.yaml").unlink()
+    for index in range(3):
+        (folder / f"big-{index}.yaml").write_bytes(
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{index}}}\n".encode() + b"#" * (400 * 1024) + b"\n")
+    run = firstapp("grade", "checkpoint-3", "--static", "--manifests", str(folder))
+    assert run.returncode == 2 and b"add up to more than 1 MiB" in run.stderr
+    assert b"Traceback" not in run.stderr
