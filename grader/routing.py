@@ -111,10 +111,11 @@ def record(probes: Sequence[Probe], results: Sequence[ProbeResult], live: LiveSt
     Answers come from the learner's pods, so none is believed on its own word: the pod
     that answered is the pod of this namespace at the address the connection reached
     (a pod IP, a headless Service's name), else the pod whose name AND IP the /whoami
-    answer gives; its tier is its `app` label, never what it says. A Redis PONG names
-    nobody: it counts when it came from a db pod's address, or carries the run_id of a
-    db pod's Redis (each db pod is probed on its own IP) through a Service whose ready
-    endpoints are all db pods. Record host and in-cluster probes in one call, so the
+    answer gives; its tier is its `app` label, never what it says. Through a Service,
+    an answer counts only if every ready endpoint of the Service (hand-made slices
+    included) is a ready pod of the tier. A Redis PONG names nobody: it counts when it
+    came from a db pod's address, or carries the run_id of a db pod's Redis (each db
+    pod is probed on its own IP). Record host and in-cluster probes in one call, so the
     host's answers are checked against what the pods said."""
     servers = {result.server_id: pod for probe, result in zip(probes, results)
                if probe.kind == "redis" and result.ok and result.body == "+PONG" and result.server_id
@@ -170,6 +171,11 @@ def _record_http(probe: Probe, result: ProbeResult, live: LiveState) -> None:
         route.detail = f"HTTP {result.status}, tier {_shown(pod.labels.get('app', '?'))} answered (pod {pod.name})"
     elif result.status != 200:
         route.observed, route.detail = Reach.WRONG_TIER, f"HTTP {result.status} from pod {pod.name}"
+    elif not _direct(probe, live) and (problem := _service_problem(live, tier)):
+        # an answer can claim a real pod's name and IP; it can only have come from one if
+        # every address the Service sends traffic to is one of the tier's ready pods
+        route.observed, route.detail = Reach.WRONG_TIER, f"pod {pod.name} answered, but {problem}"
+        route.cause = f"selector: {problem}"
     else:
         route.observed, route.detail = Reach.ALLOWED, f"pod {pod.name} answered"
 

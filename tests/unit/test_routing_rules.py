@@ -175,6 +175,22 @@ def test_a_claimed_identity_needs_name_and_ip_of_one_pod_of_the_namespace():
     assert foreign_ip_own_name.route.observed is Reach.OTHER_NAMESPACE
 
 
+def test_an_answer_claiming_a_real_pods_identity_counts_only_if_the_service_sends_only_to_the_tier():
+    """A pod labelled app: impostor, selected by the api Service, answers with api-1's
+    name and IP: only the Service's endpoints can tell."""
+    live = state()
+    live.pods.append(Pod("impostor", {"app": "impostor"}, "10.244.0.40", True, "Running", None,
+                         ("firstapp/api:1.0",), (False,), 0))
+    live.endpoints = {**live.endpoints, "api": [Endpoint("10.244.0.40", True, "impostor")]}
+    probe = http_probe()
+    routing.record([probe], [whoami("api", "api-1")], live)
+    assert probe.route.observed is Reach.WRONG_TIER and "also sends traffic to 10.244.0.40" in probe.route.detail
+    assert routing.diagnose(probe.route, live).startswith("selector: Service api also sends traffic")
+    direct = http_probe(f"http://{IPS['api-1']}:8080/whoami")
+    routing.record([direct], [whoami("api", "api-1", peer=IPS["api-1"])], live)
+    assert direct.route.observed is Reach.ALLOWED  # api-1 itself, on its own IP, is no Service's business
+
+
 def test_a_bare_pod_named_like_another_namespaces_pod_does_not_turn_it_into_ours():
     """Node port 30080 is held by another namespace, whose web pod web-abc answers the
     host; the learner creates a bare pod named web-abc. Its IP is not the answer's."""
