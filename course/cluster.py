@@ -122,11 +122,19 @@ class Cluster:
         return released
 
     def ensure_namespace(self, namespace: str) -> None:
+        """Creates `namespace`, or takes the one there, with Pod Security Admission enforcing
+        the `baseline` profile: learners' pods are untrusted, and no privileged pod, host
+        namespace or host path gets in."""
+        labels = {"pod-security.kubernetes.io/enforce": "baseline"}
         try:
             with self.errors(f"create namespace {namespace}"):
-                self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+                self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace,
+                                                                                           labels=labels)))
         except Conflict:
-            pass
+            with self.errors(f"label namespace {namespace} for Pod Security Admission"):
+                present = self.core.read_namespace(namespace).metadata.labels or {}
+                if any(present.get(key) != value for key, value in labels.items()):
+                    self.core.patch_namespace(namespace, {"metadata": {"labels": labels}})
 
     def delete_namespace(self, namespace: str, wait: float = 120.0) -> None:
         """Deletes `namespace` (gone already is fine) and waits up to `wait` s for it to go."""

@@ -31,9 +31,17 @@ class ProbePod:
             spec=client.V1PodSpec(
                 restart_policy="Never", termination_grace_period_seconds=0,
                 automount_service_account_token=False,
+                # Pod Security's `restricted` profile: the probe needs no privilege at all.
+                # The offline images name no USER, so the pod says which (nobody).
+                security_context=client.V1PodSecurityContext(
+                    run_as_non_root=True, run_as_user=65534, run_as_group=65534,
+                    seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault")),
                 containers=[client.V1Container(
                     name="probe", image=PROBE_IMAGE, image_pull_policy="IfNotPresent",
-                    command=["python3", "-c", "import time; time.sleep(3600)"])]))
+                    command=["python3", "-c", "import time; time.sleep(3600)"],
+                    security_context=client.V1SecurityContext(
+                        allow_privilege_escalation=False,
+                        capabilities=client.V1Capabilities(drop=["ALL"])))]))
         with self.cluster.errors(f"create the probe pod in namespace {self.namespace}"):
             self.cluster.core.create_namespaced_pod(self.namespace, pod)
         try:

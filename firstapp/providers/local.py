@@ -79,12 +79,35 @@ class LocalProvider:
         return rows
 
 
-def _component_state(component: str) -> str:
-    pid_file = RUN_DIR / f"{component}.pid"
+def component_pid(component: str, run_dir: Path = RUN_DIR) -> int | None:
+    """The pid in the component's pid file while that process is still the component, as
+    k8s/local/lib.sh's is_component decides: run by root, with the command line up.sh
+    recorded for that pid (NAME.cmdline: the pid, then the command line, NUL-separated), or
+    without one, the component's name; else None."""
     try:
-        pid = int(pid_file.read_text())
-        os.kill(pid, 0)
+        pid = int((run_dir / f"{component}.pid").read_text())
+        process = Path(f"/proc/{pid}")
+        if pid <= 0 or process.stat().st_uid != 0:
+            return None
+        argv = (process / "cmdline").read_bytes()
     except (OSError, ValueError):
+        return None
+    if not argv:  # a zombie
+        return None
+    try:
+        recorded_pid, _, recorded = (run_dir / f"{component}.cmdline").read_bytes().partition(b"\0")
+    except FileNotFoundError:
+        recorded_pid = recorded = b""
+    except OSError:
+        return None
+    if recorded_pid == str(pid).encode():
+        return pid if argv == recorded else None
+    return pid if Path(argv.split(b"\0")[0].decode(errors="replace")).name == component else None
+
+
+def _component_state(component: str) -> str:
+    pid = component_pid(component)
+    if pid is None:
         return "stopped"
     url = HEALTH.get(component)
     if url is None:

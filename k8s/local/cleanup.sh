@@ -10,7 +10,8 @@
 #     and chains that are ours (iptables-ours.py: our CNI network's comment, our bridge,
 #     our pod and Service CIDRs, chains named after our sandboxes, the kubelet's chains);
 #   - the bridge firstapp0, the cached CNI results of our pods (/var/lib/cni/results/
-#     firstapp-* and cni-loopback-<our sandbox>-*), our IP allocations, pid files.
+#     firstapp-* and cni-loopback-<our sandbox>-*), our IP allocations, pid files;
+#   - route_localnet, set back to what it was before up.sh (see below).
 # The cluster's data (etcd, images, certificates) is kept. Exits 1 naming every leftover
 # it could not remove (and the log to read, where there is one).
 set -uo pipefail
@@ -72,12 +73,26 @@ for path in "$results/$CNI_NETWORK"-* "$FIRSTAPP_STATE/containerd/root/io.contai
   [[ $id =~ ^[0-9a-f]{64}$ ]] && sandboxes+=("$id")
 done
 
+# route_localnet back to its value before up.sh (which kept it in RUN/route_localnet.before),
+# while KUBE-FIREWALL, the rule that guards loopback while it is 1, is still in place.
+localnet=/proc/sys/net/ipv4/conf/all/route_localnet
+if [ -f "$RUN/route_localnet.before" ]; then
+  before=$(<"$RUN/route_localnet.before")
+  if ! [[ $before =~ ^[0-9]+$ ]]; then
+    problem "$RUN/route_localnet.before holds no value ('$before'); set net.ipv4.conf.all.route_localnet yourself, then remove that file"
+  elif [ "$(<"$localnet")" = "$before" ] || output=$(sysctl -qw net.ipv4.conf.all.route_localnet="$before" 2>&1); then
+    rm -f "$RUN/route_localnet.before"
+  else
+    problem "net.ipv4.conf.all.route_localnet could not be set back to $before: $output"
+  fi
+fi
+
 # Network: kube-proxy's rules, by kube-proxy itself (its output goes to its log), when our
 # kube-proxy ran since the last cleanup (its pid file says so); then what else is ours.
 if [ -f "$RUN/kube-proxy.pid" ] && [ -x "$BIN/kube-proxy" ]; then
   if { printf '\n==== %s kube-proxy --cleanup (cleanup.sh)\n' "$(date -Is)"; "$BIN/kube-proxy" --cleanup 2>&1; } \
       >>"$LOGS/kube-proxy.log"; then
-    rm -f "$RUN/kube-proxy.pid"
+    rm -f "$RUN/kube-proxy.pid" "$RUN/kube-proxy.cmdline"
   else
     problem "kube-proxy --cleanup failed; its output is at the end of $LOGS/kube-proxy.log"
   fi
@@ -97,7 +112,7 @@ done
 rm -rf "$FIRSTAPP_STATE/cni/ipam" || problem "pod IP allocations in $FIRSTAPP_STATE/cni/ipam are left"
 for name in "${COMPONENTS[@]}"; do
   [ "$name" = kube-proxy ] && [ -f "$RUN/kube-proxy.pid" ] && continue  # its --cleanup is still due
-  rm -f "$RUN/$name.pid"
+  rm -f "$RUN/$name.pid" "$RUN/$name.cmdline"
 done
 
 if [ ${#problems[@]} -gt 0 ]; then

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Stops every process of the local cluster and removes its leftovers (cleanup.sh), and
 # nothing of anyone else's. Data (etcd, images, certificates) stays, so the next up.sh is
-# a warm start. Running it on a stopped cluster is fine. Exits 1 naming each component
+# a warm start. Running it on a stopped cluster is fine. A pid file's process is signalled
+# only while it is still the component (lib.sh's is_component: root, and the command line
+# up.sh started), never a process that got a stale pid. Exits 1 naming each component
 # that would not stop (and its log) and each leftover that could not be removed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,12 +23,12 @@ stop_together() {
   for name in "${!pids[@]}"; do
     pid=${pids[$name]}
     for _ in $(seq $((grace * 5))); do running "$pid" || break; sleep 0.2; done
-    if running "$pid"; then
+    if running "$pid" && is_component "$name" "$pid"; then
       kill -KILL "$pid" 2>/dev/null
       log "killed $name (still running ${grace}s after SIGTERM)"
       for _ in $(seq 25); do running "$pid" || break; sleep 0.2; done
     fi
-    if running "$pid"; then
+    if running "$pid" && is_component "$name" "$pid"; then
       problems+=("$name (pid $pid) still runs after SIGKILL; its log is $LOGS/$name.log")
     else
       stopped+=("$name")

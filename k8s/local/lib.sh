@@ -21,13 +21,35 @@ log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 pid_of() { # prints the pid of a running component, fails when it is not running
-  local file="$RUN/$1.pid" pid argv0
+  local file="$RUN/$1.pid" pid
   [ -f "$file" ] || return 1
-  pid=$(cat "$file")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  # A pid file that outlived its process may name another program that got the pid since.
-  argv0=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n1)
-  [ "${argv0##*/}" = "$1" ] && echo "$pid"
+  pid=$(<"$file")
+  is_component "$1" "$pid" && echo "$pid"
+}
+
+# is_component NAME PID: the process PID is this cluster's component NAME, so the only one
+# to signal. A pid file that outlived its process may name another program that got the
+# pid since (a user's, another cluster's etcd or Docker's containerd): the process must
+# run as root, and its command line be the one up.sh started it with (NAME.cmdline, which
+# up.sh's start writes: the pid, then the command line, NUL-separated). A NAME.cmdline of
+# another pid (say, left by an older up.sh's run) is not this process's: then, as without
+# one, its program must be named NAME.
+is_component() {
+  local name=$1 pid=$2 key value uid=-1 argv=() want=()
+  [[ $pid =~ ^[1-9][0-9]*$ ]] || return 1
+  while read -r key value _; do
+    [ "$key" = Uid: ] && uid=$value && break
+  done 2>/dev/null <"/proc/$pid/status" || return 1
+  [ "$uid" = 0 ] || return 1
+  mapfile -d '' -t argv 2>/dev/null <"/proc/$pid/cmdline" || return 1
+  [ ${#argv[@]} -gt 0 ] || return 1  # a zombie, or a kernel thread
+  [ ! -f "$RUN/$name.cmdline" ] || mapfile -d '' -t want 2>/dev/null <"$RUN/$name.cmdline" || want=()
+  if [ ${#want[@]} -gt 0 ] && [ "${want[0]}" = "$pid" ]; then
+    want=("${want[@]:1}")
+    [ "${argv[*]@Q}" = "${want[*]@Q}" ]
+  else
+    [ "${argv[0]##*/}" = "$name" ]
+  fi
 }
 
 admin_kubectl() { "$BIN/kubectl" --kubeconfig "$FIRSTAPP_STATE/admin.kubeconfig" "$@"; }

@@ -22,21 +22,28 @@ healthy() {
   python3 "$here/dns-query.py" "$DNS_IP" kubernetes.default.svc.cluster.local >/dev/null 2>&1
 }
 
-# start NAME COMMAND...: runs a component in its own session, logging to LOGS/NAME.log.
+# start NAME COMMAND...: runs a component in its own session, logging to LOGS/NAME.log. Its
+# pid goes to RUN/NAME.pid, and the pid and command line to RUN/NAME.cmdline (what down.sh
+# checks before it signals the pid: see is_component in lib.sh).
 start() {
   local name=$1; shift
   pid_of "$name" >/dev/null && return 0
   printf '\n==== %s starting %s\n' "$(date -Is)" "$name" >>"$LOGS/$name.log"
   setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN/$name.pid"
+  printf '%s\0' $! "$@" >"$RUN/$name.cmdline"
 }
+
+# started NAME: the process start() ran for NAME still runs (it may not have reached its
+# own program yet: setsid runs it).
+started() { local pid; pid=$(<"$RUN/$1.pid") && running "$pid"; }
 
 # wait_for NAME SECONDS CHECK...: waits until CHECK succeeds; fails naming the log.
 wait_for() {
   local name=$1 seconds=$2; shift 2
   local deadline=$((SECONDS + seconds))
   until "$@" >/dev/null 2>&1; do
-    if ! pid_of "$name" >/dev/null; then
+    if ! started "$name"; then
       tail -n 15 "$LOGS/$name.log" >&2 || true
       die "$name exited while starting; its log is $LOGS/$name.log"
     fi
@@ -100,7 +107,6 @@ step "kernel settings (modprobe, sysctl)"
 modprobe br_netfilter 2>/dev/null || true
 sysctl -qw net.ipv4.ip_forward=1
 [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] && sysctl -qw net.bridge.bridge-nf-call-iptables=1
-[ -e /proc/sys/net/ipv4/conf/all/route_localnet ] && sysctl -qw net.ipv4.conf.all.route_localnet=1
 
 # ---- containerd (Debian's), on its own socket so it never meets another containerd. Its
 # pods' network namespaces live under its state dir in $RUN, not in the host's /run/netns.
@@ -144,18 +150,41 @@ JSON
 start containerd containerd --config "$FIRSTAPP_STATE/containerd/config.toml"
 wait_for containerd 30 ctr version
 
-# ---- etcd, on loopback only.
+# ---- etcd, on loopback only, and only for clients with a certificate of its own CA (the
+# API server's): any local user could otherwise read the cluster's secrets or write a
+# privileged pod. Its peer port is loopback-only and certificate-checked as well (a single
+# member has no peers, but raft messages on an open port would be writes). The plain-HTTP
+# listener on 2381 serves /health, /readyz, /livez and /metrics (counts and sizes, no keys
+# or values), for the health checks.
 step etcd "$LOGS/etcd.log"
 start etcd "$BIN/etcd" --name firstapp --data-dir "$FIRSTAPP_STATE/etcd" \
-  --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
-  --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-  --initial-cluster firstapp=http://127.0.0.1:2380 --listen-metrics-urls http://127.0.0.1:2381
+  --listen-client-urls https://127.0.0.1:2379 --advertise-client-urls https://127.0.0.1:2379 \
+  --cert-file "$pki/etcd-server.crt" --key-file "$pki/etcd-server.key" \
+  --trusted-ca-file "$pki/etcd-ca.crt" --client-cert-auth \
+  --listen-peer-urls https://127.0.0.1:2380 --initial-advertise-peer-urls https://127.0.0.1:2380 \
+  --initial-cluster firstapp=https://127.0.0.1:2380 \
+  --peer-cert-file "$pki/etcd-server.crt" --peer-key-file "$pki/etcd-server.key" \
+  --peer-trusted-ca-file "$pki/etcd-ca.crt" --peer-client-cert-auth \
+  --listen-metrics-urls http://127.0.0.1:2381
 wait_for etcd 60 curl -fsS http://127.0.0.1:2381/health
+# A data dir from before etcd's peer port took TLS still records the member's peer URL as
+# http://; the member list is made to say what etcd serves.
+etcd_api() {
+  curl -fsS --cacert "$pki/etcd-ca.crt" --cert "$pki/apiserver-etcd-client.crt" --key "$pki/apiserver-etcd-client.key" \
+    -X POST "https://127.0.0.1:2379/v3/cluster/$1" -d "$2"
+}
+peer_update=$(etcd_api member/list '{}' | python3 -c 'import json, sys
+for member in json.load(sys.stdin)["members"]:
+    if member.get("peerURLs") != ["https://127.0.0.1:2380"]:
+        print(json.dumps({"ID": member["ID"], "peerURLs": ["https://127.0.0.1:2380"]}))')
+[ -z "$peer_update" ] || etcd_api member/update "$peer_update" >/dev/null
 
 # ---- control plane.
 step kube-apiserver "$LOGS/kube-apiserver.log"
 start kube-apiserver "$BIN/kube-apiserver" \
-  --etcd-servers=http://127.0.0.1:2379 --advertise-address="$ip" --secure-port=6443 \
+  --etcd-servers=https://127.0.0.1:2379 --etcd-cafile="$pki/etcd-ca.crt" \
+  --etcd-certfile="$pki/apiserver-etcd-client.crt" --etcd-keyfile="$pki/apiserver-etcd-client.key" \
+  --advertise-address="$ip" --secure-port=6443 \
   --service-cluster-ip-range="$SERVICE_CIDR" --authorization-mode=Node,RBAC \
   --enable-admission-plugins=NodeRestriction --allow-privileged=true \
   --client-ca-file="$pki/ca.crt" --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
@@ -231,6 +260,23 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
 YAML
+# Node ports on 127.0.0.1 need route_localnet=1 (kube-proxy sets it too). With it, the
+# kernel would route packets from other hosts and pods to 127.0.0.0/8 (etcd, the local
+# health ports) unless KUBE-FIREWALL drops them: that guard (kube-proxy's own rule, which
+# it then keeps) goes in first. The value before is kept for down.sh (cleanup.sh), which
+# sets it back; in $RUN, a tmpfs, which a reboot empties as it resets the setting.
+localnet=/proc/sys/net/ipv4/conf/all/route_localnet
+if [ -e "$localnet" ]; then
+  [ -s "$RUN/route_localnet.before" ] || echo "$(<"$localnet")" >"$RUN/route_localnet.before"
+  guard=(! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment "block incoming localnet connections"
+         -m conntrack ! --ctstate "RELATED,ESTABLISHED,DNAT" -j DROP)
+  iptables -w -L KUBE-FIREWALL -n >/dev/null 2>&1 || iptables -w -N KUBE-FIREWALL
+  iptables -w -C KUBE-FIREWALL "${guard[@]}" 2>/dev/null || iptables -w -A KUBE-FIREWALL "${guard[@]}"
+  for chain in INPUT OUTPUT; do
+    iptables -w -C "$chain" -j KUBE-FIREWALL 2>/dev/null || iptables -w -I "$chain" -j KUBE-FIREWALL
+  done
+  sysctl -qw net.ipv4.conf.all.route_localnet=1
+fi
 start kube-proxy "$BIN/kube-proxy" --config="$FIRSTAPP_STATE/kube-proxy.yaml"
 wait_for kube-proxy 60 curl -fsS http://127.0.0.1:10256/healthz
 
