@@ -22,60 +22,24 @@ from pathlib import Path
 
 import pytest
 
+from tests.cluster.local_provider import (
+    COMPONENTS,
+    LOCAL,
+    RUN,
+    STATE,
+    alive,
+    healthy,
+    pid,
+    running_local_cluster,
+    script,
+    sh,
+)
+
 pytestmark = pytest.mark.cluster
 
-LOCAL = Path(__file__).resolve().parents[2] / "k8s" / "local"
-STATE = Path(os.environ.get("FIRSTAPP_STATE", "/var/lib/k8s-first-app"))
-RUN = Path("/run/k8s-first-app")
-CACHE = Path(os.environ.get("FIRSTAPP_CACHE") or
-             Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "k8s-first-app")
-COMPONENTS = ("containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
-              "kubelet", "kube-proxy")
 CNI_RESULTS = Path("/var/lib/cni/results")
 # What only the course's network has: its CNI network's comment, its bridge, its CIDRs.
 OURS_IN_IPTABLES = re.compile(r'name: \\"firstapp\\"|\bfirstapp0\b|\b10\.244\.|\b10\.96\.|KUBE-')
-
-
-def sh(*command: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    if check and done.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed: {done.stderr.strip()}")
-    return done
-
-
-def script(name: str, timeout: float = 900) -> float:
-    """Runs k8s/local/NAME as a subprocess; fails the test with its output unless it succeeds.
-    Returns how long it took."""
-    started = time.monotonic()
-    done = subprocess.run(["bash", str(LOCAL / name)], capture_output=True, text=True, timeout=timeout)
-    took = time.monotonic() - started
-    print(f"{name}: {took:.1f} s", file=sys.stderr)
-    assert done.returncode == 0, f"{name} failed ({done.returncode}):\n{done.stderr[-4000:]}"
-    return took
-
-
-def pid(component: str) -> int | None:
-    try:
-        return int((RUN / f"{component}.pid").read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def alive(process: int) -> bool:
-    try:
-        return Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def healthy() -> bool:
-    """What up.sh waits for: the node Ready and CoreDNS answering at the Service IP."""
-    kubectl = [str(CACHE / "bin" / "kubectl"), "--kubeconfig", str(STATE / "admin.kubeconfig")]
-    ready = sh(*kubectl, "get", "node", "firstapp-local", "-o",
-               "jsonpath={.status.conditions[?(@.type=='Ready')].status}", check=False)
-    dns = sh(sys.executable, str(LOCAL / "dns-query.py"), "10.96.0.10", "kubernetes.default.svc.cluster.local",
-             check=False)
-    return ready.stdout == "True" and dns.returncode == 0 and dns.stdout.strip() == "10.96.0.1"
 
 
 def our_mounts() -> list[str]:
@@ -92,15 +56,7 @@ def our_shims() -> list[str]:
 def local_cluster():
     """These tests drive the local provider's own scripts: they need root and that cluster
     up. They fail (never skip) without them, and leave the cluster up whatever happens."""
-    if sys.platform != "linux" or os.geteuid() != 0:
-        pytest.fail("the local provider's cleanup tests need Linux and root", pytrace=False)
-    running = [c for c in COMPONENTS if pid(c) and alive(pid(c))]
-    if running != list(COMPONENTS):
-        pytest.fail(f"the local cluster is not up (running: {running}); start it with k8s/local/up.sh",
-                    pytrace=False)
-    yield
-    if not healthy():
-        script("up.sh")
+    yield from running_local_cluster("the local provider's cleanup tests")
 
 
 @dataclass

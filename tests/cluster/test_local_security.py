@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -23,7 +21,7 @@ from kubernetes import client
 from course.cluster import Cluster
 from course.errors import Forbidden
 from course.probe import ProbePod
-from tests.cluster.test_local_cleanup import COMPONENTS, RUN, STATE, alive, healthy, pid, script, sh
+from tests.cluster.local_provider import RUN, STATE, healthy, running_local_cluster, script, sh
 
 pytestmark = pytest.mark.cluster
 
@@ -37,15 +35,7 @@ GUARD = ('! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment "block incoming l
 
 @pytest.fixture(scope="module", autouse=True)
 def local_cluster():
-    if sys.platform != "linux" or os.geteuid() != 0:
-        pytest.fail("the local cluster's security tests need Linux and root", pytrace=False)
-    running = [c for c in COMPONENTS if pid(c) and alive(pid(c))]
-    if running != list(COMPONENTS):
-        pytest.fail(f"the local cluster is not up (running: {running}); start it with k8s/local/up.sh",
-                    pytrace=False)
-    yield
-    if not healthy():
-        script("up.sh")
+    yield from running_local_cluster("the local cluster's security tests")
 
 
 def curl(*args: str, user: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
