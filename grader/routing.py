@@ -18,11 +18,12 @@ from urllib.parse import urlsplit
 from course.model import TIERS, WEB_NODE_PORT, Tier
 from course.model import tier as tier_named
 from course.traffic import SHOWN_BODY, Failure, ProbeResult, ProbeSpec, is_ip
-from grader.findings import Finding
+from grader.findings import Finding, shown
 from grader.live import LiveState, Pod, Reach, Route, has_labels
 from grader.workloads import dig
 
 IN_CLUSTER, HOST = "probe pod", "host"
+SHOWN_TEXT = 60  # characters of a learner's answer a route's detail quotes
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def _record_http(probe: Probe, result: ProbeResult, live: LiveState) -> None:
         name, ip = _claimed(who)
         if name is None or ip is None:
             route.observed = Reach.WRONG_TIER
-            route.detail = f"HTTP {result.status}, not a /whoami answer (no pod name and IP): {_shown(result.body)}"
+            route.detail = f"HTTP {result.status}, not a /whoami answer (no pod name and IP): {shown(result.body, SHOWN_TEXT)}"
             return
         pod = next((p for p in live.pods if p.name == name and p.ip == ip), None)
         if pod is None:
@@ -151,12 +152,12 @@ def _record_http(probe: Probe, result: ProbeResult, live: LiveState) -> None:
             route.answered_by = name
             if holder is not None:
                 route.observed = Reach.WRONG_TIER
-                route.detail = f"an answer claiming to be pod {_shown(name)} at {ip}, which is pod {holder.name}'s IP"
-                route.cause = (f"the answer's identity does not hold: {ip} is pod {holder.name}, not {_shown(name)}; "
+                route.detail = f"an answer claiming to be pod {shown(name, SHOWN_TEXT)} at {ip}, which is pod {holder.name}'s IP"
+                route.cause = (f"the answer's identity does not hold: {ip} is pod {holder.name}, not {shown(name, SHOWN_TEXT)}; "
                                f"the {tier.name} Service must select the {tier.name} pods, which answer as themselves")
             else:
                 route.observed = Reach.OTHER_NAMESPACE
-                route.detail = f"pod {_shown(name)} ({ip}), not in namespace {live.namespace}, answered"
+                route.detail = f"pod {shown(name, SHOWN_TEXT)} ({ip}), not in namespace {live.namespace}, answered"
             return
     route.answered_by = pod.name
     if probe.healthy_is_enough:
@@ -165,10 +166,10 @@ def _record_http(probe: Probe, result: ProbeResult, live: LiveState) -> None:
         route.detail = f"pod {pod.name} answered" + ("" if allowed else f" HTTP {result.status}")
     elif who is None:
         route.observed = Reach.WRONG_TIER
-        route.detail = f"HTTP {result.status} from pod {pod.name}, not a /whoami answer: {_shown(result.body)}"
+        route.detail = f"HTTP {result.status} from pod {pod.name}, not a /whoami answer: {shown(result.body, SHOWN_TEXT)}"
     elif not has_labels(pod, tier.labels):
         route.observed = Reach.WRONG_TIER
-        route.detail = f"HTTP {result.status}, tier {_shown(pod.labels.get('app', '?'))} answered (pod {pod.name})"
+        route.detail = f"HTTP {result.status}, tier {shown(pod.labels.get('app', '?'), SHOWN_TEXT)} answered (pod {pod.name})"
     elif result.status != 200:
         route.observed, route.detail = Reach.WRONG_TIER, f"HTTP {result.status} from pod {pod.name}"
     elif not _direct(probe, live) and (problem := _service_problem(live, tier)):
@@ -202,7 +203,7 @@ def _record_redis(probe: Probe, result: ProbeResult, live: LiveState, servers: d
     route.answered_by = pod.name
     if not probe.healthy_is_enough and not has_labels(pod, tier.labels):
         route.observed = Reach.WRONG_TIER
-        route.detail = f"Redis on pod {pod.name} (tier {_shown(pod.labels.get('app', '?'))}) answered PONG"
+        route.detail = f"Redis on pod {pod.name} (tier {shown(pod.labels.get('app', '?'), SHOWN_TEXT)}) answered PONG"
         return
     problem = "" if probe.healthy_is_enough or _direct(probe, live) else _service_problem(live, tier)
     if problem:
@@ -251,12 +252,6 @@ def _claimed(who: dict[str, Any] | None) -> tuple[str | None, str | None]:
         return None, None
     name, ip = who.get("pod"), who.get("ip")
     return (name if isinstance(name, str) and 0 < len(name) <= 253 else None), (ip if is_ip(ip) else None)
-
-
-def _shown(text: str, size: int = 60) -> str:
-    """Learner-controlled text, made safe and short for a report line."""
-    shown = text if text.isprintable() and len(text) <= size else repr(text[:size])
-    return shown or "''"
 
 
 MAX_JSON_DEPTH = 32
