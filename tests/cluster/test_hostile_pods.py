@@ -170,24 +170,25 @@ def test_a_bare_pod_named_like_another_namespaces_pod_does_not_pass_the_node_por
         cluster.delete_namespace(holder, wait=0)
 
 
+def graded_redis_behind_db_service(cluster, namespace, app: str, pod_name: str):
+    """A db Service selecting one Redis pod labelled `app`; the grade and its db routes."""
+    cluster.apply([service("db", {"app": app}, port=6379, port_name="redis"),
+                   pod(pod_name, {"app": app}, image="firstapp/db:1.0", port=("redis", 6379))], namespace)
+    wait_ready(cluster, namespace, [pod_name])
+    result = grade_live("checkpoint-3", namespace, cluster=cluster)
+    return result, routes(result, "db")
+
+
 def test_a_pong_from_a_redis_that_is_no_db_pod_fails(cluster, namespace):
     """No db pod in the namespace: the db Service selects a Redis labelled app: cache."""
-    cluster.apply([service("db", {"app": "cache"}, port=6379, port_name="redis"),
-                   pod("cache", {"app": "cache"}, image="firstapp/db:1.0", port=("redis", 6379))], namespace)
-    wait_ready(cluster, namespace, ["cache"])
-    result = grade_live("checkpoint-3", namespace, cluster=cluster)
-    db = routes(result, "db")
+    result, db = graded_redis_behind_db_service(cluster, namespace, "cache", "cache")
     assert db and all(r.observed is Reach.WRONG_TIER and "PONG" in r.detail for r in db), db
     assert "no ready db pod" in failed(result)["routing-in-cluster"]
 
 
 def test_a_clusterip_db_is_proven_by_its_redis_run_id(cluster, namespace):
     """The honest counterpart: PONG through a ClusterIP names nobody, the run_id does."""
-    cluster.apply([service("db", {"app": "db"}, port=6379, port_name="redis"),
-                   pod("db-0", {"app": "db"}, image="firstapp/db:1.0", port=("redis", 6379))], namespace)
-    wait_ready(cluster, namespace, ["db-0"])
-    result = grade_live("checkpoint-3", namespace, cluster=cluster)
-    db = routes(result, "db")
+    _, db = graded_redis_behind_db_service(cluster, namespace, "db", "db-0")
     assert len(db) == 5 and all(r.observed is Reach.ALLOWED and "pod db-0" in r.detail for r in db), db
 
 
