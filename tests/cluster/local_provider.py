@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from course.paths import cache_dir
+from firstapp.providers.local import state_dir
+
 LOCAL = Path(__file__).resolve().parents[2] / "k8s" / "local"
-STATE = Path(os.environ.get("FIRSTAPP_STATE", "/var/lib/k8s-first-app"))
+STATE = state_dir()
 RUN = Path("/run/k8s-first-app")
-CACHE = Path(os.environ.get("FIRSTAPP_CACHE") or
-             Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "k8s-first-app")
+CACHE = cache_dir()
 COMPONENTS = ("containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
               "kubelet", "kube-proxy")
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from course.paths import cache_dir as course_cache_dir
 from tests.install import INSTALL_DEPS, PACKAGE_LIST, REPO, read_package_list
 
 pytestmark = pytest.mark.install
@@ -38,9 +39,7 @@ REDIS_IN_IMAGE = "/usr/bin/redis-server"
 
 
 def cache_dir() -> Path:
-    cache = os.environ.get("FIRSTAPP_CACHE") or Path(
-        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "k8s-first-app"
-    return Path(cache) / "install-test"
+    return course_cache_dir() / "install-test"
 
 
 def run(*command: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
