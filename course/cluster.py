@@ -103,6 +103,20 @@ class Cluster:
     def _dynamic(self) -> dynamic.DynamicClient:
         return dynamic.DynamicClient(self.api)
 
+    def whoami(self) -> str:
+        """The user name the API server knows this client by (a SelfSubjectReview, which
+        every authenticated user may create)."""
+        with self.errors("ask the API server who this kubeconfig's user is"):
+            review = client.AuthenticationV1Api(self.api).create_self_subject_review(
+                client.V1SelfSubjectReview(api_version="authentication.k8s.io/v1", kind="SelfSubjectReview"))
+        name: str = review.status.user_info.username or ""
+        return name
+
+    def namespace_annotations(self, namespace: str) -> dict[str, str]:
+        with self.errors(f"read namespace {namespace}"):
+            annotations: dict[str, str] = self.core.read_namespace(namespace).metadata.annotations or {}
+        return annotations
+
     def namespaces(self, selector: str) -> list[str]:
         with self.errors(f"list namespaces with label {selector}"):
             return sorted(n.metadata.name for n in self.core.list_namespace(label_selector=selector).items)

@@ -1,0 +1,90 @@
+"""Where a learner works: the namespace of a lesson or lab and the node port their web
+tier opens. A solo learner (the cluster's admin) works in `lesson-N` / `lab-<lab>` on
+node port 30080. A learner of a class (their own ServiceAccount, from
+`firstapp class create`) works in `<learner>-<workspace>` on the node port recorded
+on that namespace, and may touch nothing else.
+
+Pure naming and parsing here; `locate` asks the cluster who the caller is."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from course.errors import UnusableInput
+from course.model import WEB_NODE_PORT
+
+if TYPE_CHECKING:
+    from course.cluster import Cluster
+
+LESSONS = ("lesson-1", "lesson-2", "lesson-3")
+LAB_IDS = ("checkpoint-1", "checkpoint-2", "checkpoint-3")
+WORKSPACES = LESSONS + LAB_IDS
+
+CLASS_NAMESPACE = "firstapp-class"  # the instructor's: the learners' ServiceAccounts live here
+ACCOUNT_PREFIX = "learner-"
+NODE_PORT_ANNOTATION = "firstapp.course/node-port"
+NODE_ADDRESS_ANNOTATION = "firstapp.course/node-address"  # where learners reach node ports
+COURSE_LABEL, LEARNER_LABEL, WORKSPACE_LABEL = "course", "firstapp.learner", "firstapp.lab"
+LEARNER_ID = re.compile(r"[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?")  # <id>-checkpoint-3 stays a DNS label
+
+
+@dataclass(frozen=True)
+class Place:
+    namespace: str
+    node_port: int
+    learner: str | None = None  # None: the solo learner, who owns the cluster
+    node_address: str = "localhost"  # where the node port answers, as the learner types it
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.node_address}:{self.node_port}"
+
+    @property
+    def in_class(self) -> bool:
+        return self.learner is not None
+
+
+def check_learner_id(learner: str) -> str:
+    if not LEARNER_ID.fullmatch(learner):
+        raise UnusableInput(f"learner id {learner!r}: expected 1-20 lowercase letters, digits or inner hyphens")
+    return learner
+
+
+def solo_namespace(workspace: str) -> str:
+    return workspace if workspace in LESSONS else f"lab-{workspace}"
+
+
+def class_namespace(learner: str, workspace: str) -> str:
+    return f"{learner}-{workspace}"
+
+
+def account_name(learner: str) -> str:
+    return f"{ACCOUNT_PREFIX}{learner}"
+
+
+def learner_of(username: str) -> str | None:
+    """The learner id in a class account's user name, else None (not a class learner)."""
+    prefix = f"system:serviceaccount:{CLASS_NAMESPACE}:{ACCOUNT_PREFIX}"
+    return username.removeprefix(prefix) if username.startswith(prefix) else None
+
+
+def _check_workspace(workspace: str) -> None:
+    if workspace not in WORKSPACES:
+        raise UnusableInput(f"unknown lesson or lab {workspace!r}; there are {', '.join(WORKSPACES)}")
+
+
+def locate(cluster: Cluster, workspace: str) -> Place:
+    """The caller's place for `workspace` ("lesson-3", "checkpoint-1", ...)."""
+    _check_workspace(workspace)
+    learner = learner_of(cluster.whoami())
+    if learner is None:
+        return Place(solo_namespace(workspace), WEB_NODE_PORT)
+    namespace = class_namespace(learner, workspace)
+    annotations = cluster.namespace_annotations(namespace)
+    port = annotations.get(NODE_PORT_ANNOTATION, "")
+    if not port.isdigit():
+        raise UnusableInput(f"namespace {namespace} has no node port annotation {NODE_PORT_ANNOTATION}; "
+                            "ask your instructor to run `firstapp class create` again")
+    return Place(namespace, int(port), learner, annotations.get(NODE_ADDRESS_ANNOTATION) or "localhost")
