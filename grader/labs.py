@@ -11,47 +11,16 @@ from course import labs as course_labs
 from course.errors import UnusableInput
 from course.model import TIERS, WEB_NODE_PORT, Tier
 from grader import routing, schema, service_rules, state_rules, workload_rules
+from grader.checks import ROUTING, STATE, STATIC, Check, Context, Skip, about
 from grader.findings import Finding
 from grader.live import LiveState
-from grader.submission import Submission
-
-STATIC, STATE, ROUTING = "static", "state", "routing"
-LAYERS = (STATIC, STATE, ROUTING)
-
-
-class Skip(Exception):
-    """A check that could not run here (the reason is shown; it scores 0 of 0)."""
-
-
-@dataclass(frozen=True)
-class Context:
-    submission: Submission
-    live: LiveState | None = None  # None in a static run, which evaluates static checks only
-    allow_disruption: bool = False
-    submitted_file: bool = True  # False: the namespace's own objects stand in for a submission
-
-    @property
-    def state(self) -> LiveState:
-        """What the cluster showed: state and routing checks run only in a live run."""
-        assert self.live is not None, "a state or routing check ran without a live state"
-        return self.live
-
-
-@dataclass(frozen=True)
-class Check:
-    id: str
-    title: str
-    points: int
-    hint: str  # what to look at when it fails; the findings add the specifics
-    evaluate: Callable[[Context], list[Finding]]
-    layer: str = STATIC
-    visibility: str = "visible"  # or "hidden": counted, never revealed to the learner
+from grader.workloads import WORKLOAD_KINDS
 
 
 def _valid() -> Check:
     return Check("manifests-valid", "Every object is valid Kubernetes 1.34", 1,
                  "Fix the fields named below; an unknown field is usually a typo or wrong indentation.",
-                 lambda ctx: schema.validate(ctx.submission.manifests))
+                 about((), lambda ctx: schema.validate(ctx.submission.manifests)))
 
 
 def _labels(tier: Tier) -> str:
@@ -91,7 +60,7 @@ def _checkpoint1() -> list[Check]:
                    lambda t: f"Run {t.image} with imagePullPolicy IfNotPresent.",
                    lambda ctx, t: workload_rules.tier_image(ctx.submission, t)),
         Check("images-present", "The three images are loaded into the cluster", 1,
-              "`firstapp up` builds and loads the images.", _images_present, layer=STATE),
+              "`firstapp up` builds and loads the images.", about(WORKLOAD_KINDS, _images_present), layer=STATE),
         *_per_tier("pod-healthy", lambda t: f"The {t.name} pod starts and answers its health check",
                    lambda t: f"The pod must be Ready and answer {'Redis PING' if t.name == 'db' else '/healthz'}.",
                    lambda ctx, t: workload_rules.pods_healthy(ctx.state, t), layer=ROUTING),
@@ -112,13 +81,13 @@ def _checkpoint2() -> list[Check]:
                    lambda ctx, t: workload_rules.tier_controller(ctx.submission, t)),
         Check("liveness-probes", "Every container has a liveness probe", 1,
               "Add livenessProbe (httpGet /healthz on web and api, tcpSocket on db's redis port).",
-              lambda ctx: workload_rules.liveness_probes(ctx.submission)),
+              about(WORKLOAD_KINDS, lambda ctx: workload_rules.liveness_probes(ctx.submission))),
         Check("workloads-available", "Every replica of every tier is ready", 1,
               "Wait for the rollout (`kubectl rollout status`), or read the pods' events.",
               lambda ctx: state_rules.workloads_available(ctx.submission, ctx.state), layer=STATE),
         Check("liveness-passing", "Liveness probes pass (no restarts)", 1,
               "A restarting container usually has a liveness probe on the wrong path or port.",
-              lambda ctx: workload_rules.liveness_passing(ctx.state), layer=STATE),
+              about(WORKLOAD_KINDS, lambda ctx: workload_rules.liveness_passing(ctx.state)), layer=STATE),
         Check("self-healing", "A deleted web pod is replaced by its Deployment", 1,
               "Only a controller recreates pods; a bare Pod stays gone.", _self_healing, layer=STATE),
     ]
@@ -140,18 +109,15 @@ def _checkpoint3() -> list[Check]:
     return [
         _valid(),
         *[check for tier in TIERS for check in _service_checks(tier)],
-        Check("web-node-port", f"Service web opens node port {WEB_NODE_PORT}", 1,
-              f"Set spec.ports[].nodePort: {WEB_NODE_PORT} on the web Service; the cluster forwards "
-              f"http://localhost:{WEB_NODE_PORT} to it.",
-              lambda ctx: service_rules.web_node_port(ctx.submission)),
+        Check("web-node-port", "Service web opens your node port", 1,
+              f"Set spec.ports[].nodePort on the web Service to your node port ({WEB_NODE_PORT} on your own "
+              "cluster; in a class, the one your lab notebook shows); the cluster forwards it to web.",
+              lambda ctx: service_rules.web_node_port(ctx.submission, ctx.node_port)),
         Check("port-names", "Port names are valid", 1,
               "Container port names are at most 15 characters (lowercase, digits, hyphens); "
               "Service port names are DNS labels, required when a Service has several ports.",
-              lambda ctx: service_rules.port_names(ctx.submission)),
-        Check("no-extra-exposure", "No other Service exposes the application outside the cluster", 1,
-              "Only web should be reachable from outside; remove NodePort/LoadBalancer/externalIPs "
-              "from every other Service.",
-              lambda ctx: service_rules.no_extra_exposure(ctx.submission), visibility="hidden"),
+              about(("Service",), lambda ctx: service_rules.port_names(ctx.submission))),
+        *_hidden_checks("checkpoint-3"),
         Check("applied-matches-submission", "What is applied is what you submitted", 1,
               "Apply your file again (`kubectl apply -f`); the fields below differ in the cluster.",
               _applied_matches, layer=STATE),
@@ -164,10 +130,20 @@ def _checkpoint3() -> list[Check]:
         Check("routing-in-cluster", "Inside the cluster every tier answers by name, FQDN, ClusterIP and pod IP", 1,
               "See the routing table: each mismatch names its likely cause.",
               lambda ctx: routing.routing_findings(ctx.state, routing.IN_CLUSTER), layer=ROUTING),
-        Check("routing-from-outside", f"From outside only web answers (localhost:{WEB_NODE_PORT})", 1,
+        Check("routing-from-outside", "From outside only web answers (on your node port)", 1,
               "See the routing table: web must answer on the node port; api and db must not.",
               lambda ctx: routing.routing_findings(ctx.state, routing.HOST), layer=ROUTING),
     ]
+
+
+def _hidden_checks(lab_id: str) -> list[Check]:
+    """The instructor's hidden checks, counted but never shown to a learner. They live
+    in `grader.hidden`, which a learner edition (`firstapp class release`) leaves out."""
+    try:
+        from grader import hidden
+    except ModuleNotFoundError:
+        return []
+    return hidden.checks(lab_id)
 
 
 RoutePlan = Callable[[LiveState], list[routing.Probe]]

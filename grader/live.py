@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from course.model import WEB_NODE_PORT
 from course.traffic import Failure
 
 
@@ -83,6 +84,8 @@ class LiveState:
     node_images: set[str] | None = None  # None when the grader may not read nodes
     routes: list[Route] = field(default_factory=list)
     self_healing: str | None = None  # outcome of the opt-in disruption check
+    node_port: int = WEB_NODE_PORT  # the learner's: 30080 solo, their own in a class
+    node_address: str = "localhost"  # where the grader reaches node ports
 
     def pods_of(self, labels: dict[str, str]) -> list[Pod]:
         return [p for p in self.pods if not p.deleting and has_labels(p, labels)]

@@ -12,6 +12,7 @@ from typing import Any
 
 from course.cluster import Cluster, pod_is_ready
 from course.errors import ClusterUnavailable, Forbidden, NotFound
+from course.place import NODE_ADDRESS_ANNOTATION, NODE_PORT_ANNOTATION
 from course.probe import PROBE_LABEL, ProbePod
 from course.traffic import ProbeResult, from_host
 from grader import routing
@@ -23,14 +24,17 @@ _READ_HINT = "the grader needs read access (get/list) to it; ask for that permis
 
 
 def collect(cluster: Cluster, namespace: str) -> LiveState:
+    live = LiveState(namespace)
     try:
-        with cluster.errors(f"read namespace {namespace}"):
-            cluster.core.read_namespace(namespace)
+        annotations = cluster.namespace_annotations(namespace)
     except NotFound as error:
         raise ClusterUnavailable(f"namespace {namespace} does not exist in context {cluster.context}") from error
     except Forbidden:
-        pass  # a learner may work in a namespace without reading Namespace objects
-    live = LiveState(namespace)
+        annotations = {}  # a learner may work in a namespace without reading Namespace objects
+    port = annotations.get(NODE_PORT_ANNOTATION, "")
+    if port.isdigit():  # a class learner's namespace: their own node port, at the node's address
+        live.node_port = int(port)
+        live.node_address = annotations.get(NODE_ADDRESS_ANNOTATION) or live.node_address
 
     def serialize(item: Any) -> dict[str, Any]:
         body: dict[str, Any] = cluster.api.sanitize_for_serialization(item)

@@ -105,7 +105,7 @@ def _mark(check: CheckResult) -> str:
 
 def to_text(result: LabResult) -> str:
     where = f" in namespace {result.namespace}" if result.namespace else ""
-    lines = [f"{result.lab}{where}: score {result.score}/{result.max_score} ({result.summary()})", ""]
+    lines = [f"{result.lab}{where}: {result.summary()}", ""]
     for check in result.visible:
         lines.append(f"  {_mark(check)}  {check.score}/{check.counted_max}  {check.id}: {check.title}")
         for hint_line in printable(check.hint).splitlines():
@@ -134,8 +134,7 @@ def _html(result: LabResult) -> str:
         f"<td>{html.escape(c.title)}<br><code>{html.escape(c.id)}</code></td>"
         f"<td><pre style='white-space:pre-wrap;margin:0'>{html.escape(c.hint)}</pre></td></tr>"
         for c in result.visible)
-    table = (f"<h4>{html.escape(result.lab)}: {result.score}/{result.max_score} "
-             f"&mdash; {html.escape(result.summary())}</h4><table><tr><th></th><th>points</th><th>check</th>"
+    table = (f"<h4>{html.escape(result.lab)}: {html.escape(result.summary())}</h4><table><tr><th></th><th>points</th><th>check</th>"
              f"<th>hint</th></tr>{rows}</table>")
     if result.routes:
         route_rows = "".join(

@@ -87,11 +87,13 @@ class LabResult:
         return [c for c in self.checks if c.visibility != "visible"]
 
     def summary(self) -> str:
-        """What a learner may be told: hidden checks are counted, never revealed."""
+        """What a learner may be told. With hidden checks it counts visible checks only
+        and never a total that includes hidden ones: a score that does not add up would
+        give a hidden check's result away by arithmetic."""
         visible_passed = sum(c.outcome is Outcome.PASS for c in self.visible)
-        if self.hidden:
-            text = f"{visible_passed} of {len(self.visible)} visible checks passed"
-            text += f"; {len(self.hidden)} hidden check{'s' if len(self.hidden) > 1 else ''} not shown"
-        else:
-            text = f"{visible_passed} of {len(self.visible)} checks passed"
-        return text
+        visible_counted = sum(c.outcome is not Outcome.SKIP for c in self.visible)
+        if not self.hidden:
+            return f"score {self.score}/{self.max_score} ({visible_passed} of {visible_counted} checks passed)"
+        plural = "s" if len(self.hidden) > 1 else ""
+        return (f"visible checks: {visible_passed}/{visible_counted} passed; {len(self.hidden)} hidden check{plural}, "
+                "graded by your instructor")

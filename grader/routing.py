@@ -2,7 +2,8 @@
 what the answers mean (`record`), and what a mismatch most likely means (`diagnose`).
 Sending the packets is `grader.observe`'s job.
 
-"From outside the cluster" means through a node port on the host (localhost): on the
+"From outside the cluster" means through a node port on the host (localhost, or the
+node's address for a learner of a class): on the
 local provider the host is itself a node and reaches ClusterIPs, so probing a
 ClusterIP from the host would prove nothing about exposure.
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from course.model import TIERS, WEB_NODE_PORT, Tier
+from course.model import TIERS, Tier
 from course.model import tier as tier_named
 from course.traffic import SHOWN_BODY, Failure, ProbeResult, ProbeSpec, is_ip
 from grader.findings import Finding, shown
@@ -77,19 +78,22 @@ def plan(live: LiveState) -> list[Probe]:
         # pod's Redis run_id is learnt here, and a Service's answer must carry one of them.
         for pod in ready if tier.speaks_redis else ready[:1]:
             probes.append(_probe(IN_CLUSTER, tier, pod.ip or "", tier.port, Reach.ALLOWED, f" (pod {pod.name})"))
-        probes.extend(_from_outside(tier, ports))
+        probes.extend(_from_outside(tier, ports, live))
     return probes
 
 
-def _from_outside(tier: Tier, ports: list[dict[str, Any]]) -> list[Probe]:
+def _from_outside(tier: Tier, ports: list[dict[str, Any]], live: LiveState) -> list[Probe]:
+    """web on the learner's node port, and every node port api or db opens, at the
+    address the learner types (localhost solo; the node's address in a class)."""
+    host = live.node_address
     if tier.external:
-        return [_probe(HOST, tier, "localhost", WEB_NODE_PORT, Reach.ALLOWED)]
+        return [_probe(HOST, tier, host, live.node_port, Reach.ALLOWED)]
     node_ports = [p["nodePort"] for p in ports if isinstance(p.get("nodePort"), int)]
     if not node_ports:
-        return [Probe(Route(HOST, f"localhost (any node port to {tier.name})", tier.name, Reach.BLOCKED,
+        return [Probe(Route(HOST, f"{host} (any node port to {tier.name})", tier.name, Reach.BLOCKED,
                             observed=Reach.BLOCKED, detail="no node port: nothing outside the cluster reaches it"),
                       "", "")]
-    return [_probe(HOST, tier, "localhost", port, Reach.BLOCKED) for port in node_ports]
+    return [_probe(HOST, tier, host, port, Reach.BLOCKED) for port in node_ports]
 
 
 def health_plan(live: LiveState) -> list[Probe]:
@@ -302,11 +306,11 @@ def diagnose(route: Route, live: LiveState) -> str:
         return f"there is no Service {tier.name} in namespace {live.namespace}"
     if route.source == HOST and dig(service, "spec", "type") != "NodePort":
         return f"service type: web must be a NodePort Service (it is {dig(service, 'spec', 'type', default='ClusterIP')})"
-    if route.source == HOST and WEB_NODE_PORT not in [p.get("nodePort") for p in dig(service, "spec", "ports", default=[])
-                                                      if isinstance(p, dict)]:
-        return f"nodePort: the web Service does not open {WEB_NODE_PORT}"
+    if route.source == HOST and live.node_port not in [p.get("nodePort") for p in dig(service, "spec", "ports", default=[])
+                                                       if isinstance(p, dict)]:
+        return f"nodePort: the web Service does not open {live.node_port}"
     if route.observed is Reach.OTHER_NAMESPACE and route.source == HOST:
-        return (f"node port {WEB_NODE_PORT} belongs to another namespace's Service; it serves one namespace "
+        return (f"node port {live.node_port} belongs to another namespace's Service; it serves one namespace "
                 f"at a time (delete that Service, or let the lab notebook move the port)")
     if route.observed is Reach.OTHER_NAMESPACE:
         return (f"another namespace's pod answered ({route.detail}); Service {tier.name} must send traffic to "

@@ -6,7 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader.labs import LAYERS, STATIC, Context, GradedLab, Skip, graded_lab
+from course.model import WEB_NODE_PORT
+from grader.checks import LAYERS, STATIC, Context, Skip
+from grader.labs import GradedLab, graded_lab
+from grader.live import LiveState
 from grader.loading import Manifest, load_path
 from grader.result import CheckResult, LabResult
 from grader.submission import Submission
@@ -33,16 +36,17 @@ def _load(manifests: Manifests) -> list[Manifest]:
     return manifests if isinstance(manifests, list) else load_path(manifests)
 
 
-def grade_static(lab_id: str, manifests: Manifests) -> LabResult:
+def grade_static(lab_id: str, manifests: Manifests, node_port: int = WEB_NODE_PORT) -> LabResult:
     """Layer 1 only: the learner's YAML, no cluster. Raises `UnusableInput` (exit 2)
     for input that cannot be graded at all."""
     lab = graded_lab(lab_id)  # an unknown lab is reported before the input is read
-    return LabResult(lab_id, _evaluate(lab, (STATIC,), Context(Submission(_load(manifests)))))
+    context = Context(Submission(_load(manifests), lab.lab.services_only), node_port=node_port)
+    return LabResult(lab_id, _evaluate(lab, (STATIC,), context))
 
 
 def grade_live(lab_id: str, namespace: str, manifests: Manifests | None = None,
                context: str | None = None, allow_disruption: bool = False,
-               cluster: Cluster | None = None) -> LabResult:
+               cluster: Cluster | None = None, node_address: str | None = None) -> LabResult:
     """All three layers. Without `manifests`, the namespace's own objects are the
     submission (for grading what a learner applied by hand, or a whole class)."""
     from course.cluster import Cluster
@@ -52,10 +56,18 @@ def grade_live(lab_id: str, namespace: str, manifests: Manifests | None = None,
     submitted = _load(manifests) if manifests is not None else None
     cluster = cluster or Cluster.connect(context)
     live = observe.collect(cluster, namespace)
-    submission = Submission(submitted if submitted is not None else observe.as_submission(live))
+    if node_address:
+        live.node_address = node_address
+    submission = Submission(submitted if submitted is not None else observe.as_submission(live), lab.lab.services_only)
     if lab.route_plan is not None:
         observe.probe_routes(cluster, live, lab.route_plan(live))
     if allow_disruption:
         observe.disrupt(cluster, live)
-    results = _evaluate(lab, LAYERS, Context(submission, live, allow_disruption, submitted is not None))
-    return LabResult(lab_id, results, namespace=namespace, routes=live.routes)
+    return grade_observed(lab, submission, live, allow_disruption, submitted is not None)
+
+
+def grade_observed(lab: GradedLab, submission: Submission, live: LiveState, allow_disruption: bool = False,
+                   submitted_file: bool = True) -> LabResult:
+    """All three layers on what was observed: live, or a collected snapshot."""
+    context = Context(submission, live, allow_disruption, submitted_file, node_port=live.node_port)
+    return LabResult(lab.lab.id, _evaluate(lab, LAYERS, context), namespace=live.namespace, routes=live.routes)

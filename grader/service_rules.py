@@ -121,31 +121,31 @@ def _exposure(service: Manifest, expected: str) -> list[Finding]:
     return findings
 
 
-def web_node_port(submission: Submission) -> list[Finding]:
-    """The web Service opens the course's node port, 30080."""
+def web_node_port(submission: Submission, node_port: int = WEB_NODE_PORT) -> list[Finding]:
+    """The web Service opens the learner's node port: 30080 on their own cluster, the
+    one recorded on their namespace in a class."""
     web = next(t for t in TIERS if t.external)
     service = submission.service(web.name)
     if service is None:
         return [_missing_service(web)]
     ports = [p for p in listed(service.body, "spec", "ports") if isinstance(p, dict)]
     node_ports = [(i, p.get("nodePort")) for i, p in enumerate(ports)]
-    if any(port == WEB_NODE_PORT for _, port in node_ports):
+    if any(port == node_port for _, port in node_ports):
         return []
     findings = []
     for index, port in node_ports:
         path = f"spec.ports[{index}].nodePort"
         if port is None:
             findings.append(_finding(service, path, (
-                "not set: the server would pick a random port, but the course opens "
-                f"localhost:{WEB_NODE_PORT}"), expected=WEB_NODE_PORT, found=None))
+                "not set: the server would pick a random port, but your web answers on "
+                f"node port {node_port}"), expected=node_port, found=None))
         elif isinstance(port, int) and port not in NODE_PORT_RANGE:
             findings.append(_finding(service, path, (
                 f"outside the node port range {NODE_PORT_RANGE.start}-{NODE_PORT_RANGE.stop - 1}; "
-                "the API server would reject it"), expected=WEB_NODE_PORT, found=port))
+                "the API server would reject it"), expected=node_port, found=port))
         else:
-            findings.append(_finding(service, path, f"the course's cluster forwards localhost:{WEB_NODE_PORT} only",
-                                     expected=WEB_NODE_PORT, found=port))
-    return findings or [_finding(service, "spec.ports", "no ports", expected=WEB_NODE_PORT, found=None)]
+            findings.append(_finding(service, path, f"your node port is {node_port}", expected=node_port, found=port))
+    return findings or [_finding(service, "spec.ports", "no ports", expected=node_port, found=None)]
 
 
 def port_names(submission: Submission) -> list[Finding]:

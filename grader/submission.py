@@ -13,14 +13,16 @@ from grader.workloads import Workload, workloads_of
 @dataclass
 class Submission:
     manifests: list[Manifest]
+    services_only: bool = True  # the lab gives the workloads: Services are graded against the course's
     workloads: list[Workload] = field(init=False)
     uses_course_workloads: bool = field(init=False)
 
     def __post_init__(self) -> None:
         submitted = workloads_of(self.manifests)
-        # A lab that asks for Services only is graded against the course's workloads.
-        self.uses_course_workloads = not submitted
-        self.workloads = submitted or [
+        # A lab that asks for Services only is graded against the course's workloads;
+        # any other lab grades what was submitted, and nothing submitted passes nothing.
+        self.uses_course_workloads = self.services_only and not submitted
+        self.workloads = submitted if not self.uses_course_workloads else [
             Workload(f"{tier.controller}/{tier.name}", tier.controller, tier.name, course_pod_template(tier))
             for tier in TIERS]
 

@@ -28,7 +28,7 @@ def test_reference_passes_with_exit_0_and_json_shape():
     report = json.loads(run.stdout)
     assert report["lab"] == "checkpoint-3" and report["score"] == report["max_score"] == 13
     assert set(report["checks"][0]) >= {"id", "title", "passed", "score", "max_score", "hint", "visibility"}
-    assert "visible checks passed" in report["summary"]
+    assert report["summary"].startswith("visible checks: 12/12 passed; 1 hidden check")
 
 
 def test_mistake_exits_1_with_hint_in_text_and_junit(tmp_path):
@@ -52,7 +52,20 @@ def test_hidden_check_is_counted_but_not_revealed_in_text():
     run = firstapp("grade", "checkpoint-3", "--static", stdin=extra.encode())
     assert run.returncode == 1
     text = run.stdout.decode()
-    assert "12 of 12 visible checks passed" in text and "db-debug" not in text and "all passed" not in text
+    assert "visible checks: 12/12 passed; 1 hidden check" in text
+    assert "db-debug" not in text and "all passed" not in text
+    assert "12/13" not in text and "score" not in text.splitlines()[0]  # no total that gives the hidden check away
+
+
+@pytest.mark.parametrize("lab", ["checkpoint-1", "checkpoint-2", "checkpoint-3"])
+def test_a_submission_with_nothing_to_grade_scores_0(tmp_path, lab):
+    """A check over no objects gives no points: nothing the lab asks for, nothing scored."""
+    unrelated = tmp_path / "configmap.yaml"
+    unrelated.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\n")
+    report = json.loads(firstapp("grade", lab, "--static", "--manifests", str(unrelated), "--format", "json").stdout)
+    passed = [c["id"] for c in report["checks"] if c["passed"]]
+    assert passed == ["manifests-valid"], passed  # a valid ConfigMap, and nothing else
+    assert report["score"] == 1
 
 
 @pytest.mark.parametrize("stdin, words", [
