@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +74,32 @@ def json_safe(value: Any, limit: int | None = None) -> Any:
     return json_safe(str(value), limit)
 
 
+class Where(str):
+    """Where an object came from ("file, document 2, line 17": its first line) that also
+    knows the line of each field under it, so that a finding about `spec.type` names
+    the line of `spec.type` itself (`at`). It is the text of `str(manifest.source)`,
+    which every rule passes as a finding's `where`."""
+
+    fields: Mapping[str, int]
+    document: str  # the text without the line: "file, document 2"
+
+    def __new__(cls, text: str, document: str = "", fields: Mapping[str, int] | None = None) -> Where:
+        where = super().__new__(cls, text)
+        where.document = document or text
+        where.fields = fields or {}
+        return where
+
+    def at(self, path: str) -> str:
+        """The line of the deepest field of `path` ("spec.ports[0].targetPort") that the
+        object has, else the object's own first line."""
+        while path:
+            if path in self.fields:
+                return f"{self.document}, line {self.fields[path]}"
+            cut = max(path.rfind("."), path.rfind("["))
+            path = path[:cut] if cut > 0 else ""
+        return str.__str__(self)
+
+
 @dataclass(frozen=True)
 class Finding:
     object: str  # `Kind/name`, as kubectl names it
@@ -84,6 +110,8 @@ class Finding:
     where: str | None = None  # file, document and line the object came from
 
     def __post_init__(self) -> None:
+        if isinstance(self.where, Where):  # the field's own line, not the object's first
+            object.__setattr__(self, "where", self.where.at(self.path))
         # What a learner wrote (a name, a field, a file name) is shown on one line and cut short.
         object.__setattr__(self, "object", shown(self.object))
         object.__setattr__(self, "path", shown(self.path))

@@ -22,7 +22,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -36,7 +36,7 @@ from yaml.resolver import Resolver
 from yaml.scanner import Scanner
 
 from course.errors import UnusableInput
-from grader.findings import shorten, shown
+from grader.findings import Where, shorten, shown
 
 try:  # libyaml's parser, four times faster than the pure-Python one; composing stays here
     from yaml._yaml import CParser as _FastEvents
@@ -50,6 +50,9 @@ MAX_EXPANDED_NODES = MAX_VALUES  # the name this limit had when it counted alias
 MAX_ALIASES = 100
 MAX_DEPTH = 64
 MAX_INT_DIGITS = 100  # an integer literal longer than this is refused before it is converted
+MAX_FIELD_LINES = 50_000  # field lines remembered for messages, the whole submission together
+MAX_FIELD_DEPTH = 16  # fields nested deeper are reported at their nearest remembered parent's line
+MAX_FIELD_PATH = 300  # characters of a field path remembered
 INT64 = range(-(2**63), 2**63)  # Kubernetes' integers (JSON numbers are read as int64 or float64)
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 YAML_LIBRARY_FAILED = "the YAML library failed to read this text"
@@ -61,16 +64,28 @@ _NOT_YAML_TEXT = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U0001
 @dataclass(frozen=True)
 class Source:
     """Where an object came from, for messages: file, document number, first line;
-    `item` is its position in a `kind: List`."""
+    `item` is its position in a `kind: List`; `fields` the line of each field path
+    (`spec.ports[0].targetPort`) in the object, for YAML (empty for JSON)."""
 
     file: str
     document: int
     line: int | None = None
     item: int | None = field(default=None, compare=False)
+    fields: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __str__(self) -> str:
+        """The object's first line; a finding given it as `where` names its field's own line."""
         where = f"{self.file}, document {self.document}"
-        return f"{where}, line {self.line}" if self.line else where
+        return Where(f"{where}, line {self.line}" if self.line else where, where, self.fields)
+
+    def line_of(self, path: str) -> int | None:
+        """The line of the deepest field of `path` the object has, else its first line."""
+        while path:
+            if path in self.fields:
+                return self.fields[path]
+            cut = max(path.rfind("."), path.rfind("["))
+            path = path[:cut] if cut > 0 else ""
+        return self.line
 
     @property
     def precise(self) -> str:
@@ -105,6 +120,7 @@ class _Budget:
     bytes: int = MAX_INPUT_BYTES
     objects: int = MAX_OBJECTS
     values: int = MAX_VALUES
+    field_lines: int = MAX_FIELD_LINES
 
 
 class _Refused(Exception):
@@ -385,10 +401,10 @@ def _load_text(data: bytes | str, name: str, budget: _Budget) -> list[Manifest]:
     is_json = text.lstrip().startswith(("{", "["))
     documents = _parse_json(text, name, budget) if is_json else _parse_yaml(text, name, budget)
     manifests: list[Manifest] = []
-    for number, (body, line) in enumerate(documents, start=1):
+    for number, (body, line, fields) in enumerate(documents, start=1):
         if body is None:
             continue  # an empty document between two `---` is legal and means nothing
-        objects = _objects_of(body, Source(name, number, line))
+        objects = _objects_of(body, Source(name, number, line, fields=fields))
         budget.objects -= len(objects)
         if budget.objects < 0:
             raise UnusableInput(f"{name}: more than {MAX_OBJECTS:,} Kubernetes objects in the submission "
@@ -416,7 +432,7 @@ def _line_and_column(text: str, offset: int) -> tuple[int, int]:
     return text.count("\n", 0, offset) + 1, offset - line_start + 1
 
 
-def _parse_yaml(text: str, name: str, budget: _Budget) -> list[tuple[Any, int | None]]:
+def _parse_yaml(text: str, name: str, budget: _Budget) -> list[tuple[Any, int | None, dict[str, int]]]:
     unprintable = _NOT_YAML_TEXT.search(text)
     if unprintable:
         line, column = _line_and_column(text, unprintable.start())
@@ -424,7 +440,7 @@ def _parse_yaml(text: str, name: str, budget: _Budget) -> list[tuple[Any, int | 
         what = "a lone surrogate" if 0xD800 <= code <= 0xDFFF else "a control character"
         raise UnusableInput(f"{name}: refused, U+{code:04X} is {what}, which YAML does not allow in its text "
                             f"(line {line}, column {column})")
-    documents: list[tuple[Any, int | None]] = []
+    documents: list[tuple[Any, int | None, dict[str, int]]] = []
     loader = None
     try:
         loader = _GuardedLoader(text, budget.values)
@@ -444,7 +460,9 @@ def _parse_yaml(text: str, name: str, budget: _Budget) -> list[tuple[Any, int | 
                 raise _Refused(f"aliases expand the submission to more than {MAX_EXPANDED_NODES:,} values",
                                node.start_mark)
             loader.values_left -= size
-            documents.append((loader.construct_document(node), node.start_mark.line + 1))
+            fields = _field_lines(node, budget.field_lines)
+            budget.field_lines -= len(fields)
+            documents.append((loader.construct_document(node), node.start_mark.line + 1, fields))
         budget.values = loader.values_left
     except _Refused as refused:
         raise UnusableInput(f"{name}: refused, {refused.problem} "
@@ -468,6 +486,32 @@ def _parse_yaml(text: str, name: str, budget: _Budget) -> list[tuple[Any, int | 
         if loader is not None:
             loader.dispose()
     return documents
+
+
+def _field_lines(root: yaml.Node, limit: int) -> dict[str, int]:
+    """The line of each field path of a document (`spec.type` -> 22): a mapping entry's
+    key's line, a list item's first line. Each node is walked once (an alias is not
+    expanded), at most `limit` paths, `MAX_FIELD_DEPTH` levels and `MAX_FIELD_PATH`
+    characters per path; deeper fields are reported at their parent's line."""
+    lines: dict[str, int] = {}
+    walked: set[int] = set()
+    stack: list[tuple[yaml.Node, str, int]] = [(root, "", 0)]
+    while stack and len(lines) < limit:
+        node, path, depth = stack.pop()
+        if id(node) in walked or depth >= MAX_FIELD_DEPTH:
+            continue
+        walked.add(id(node))
+        entries: list[tuple[str, yaml.Node, yaml.Node]] = []
+        if isinstance(node, yaml.MappingNode):
+            entries = [(f"{path}.{key.value}" if path else str(key.value), key, value) for key, value in node.value
+                       if isinstance(key, yaml.ScalarNode)]
+        elif isinstance(node, yaml.SequenceNode):
+            entries = [(f"{path}[{index}]", item, item) for index, item in enumerate(node.value)]
+        for child, at, value in entries:
+            if len(child) <= MAX_FIELD_PATH and len(lines) < limit:
+                lines.setdefault(child, at.start_mark.line + 1)
+                stack.append((value, child, depth + 1))
+    return lines
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -549,7 +593,7 @@ def _json_decoder() -> json.JSONDecoder:
                             parse_constant=_json_constant)
 
 
-def _parse_json(text: str, name: str, budget: _Budget) -> list[tuple[Any, int | None]]:
+def _parse_json(text: str, name: str, budget: _Budget) -> list[tuple[Any, int | None, dict[str, int]]]:
     try:
         body = _json_decoder().decode(text)
     except json.JSONDecodeError as error:
@@ -568,7 +612,7 @@ def _parse_json(text: str, name: str, budget: _Budget) -> list[tuple[Any, int | 
         raise UnusableInput(f"{name}: refused, more than {MAX_VALUES:,} values in the submission; "
                             "a submission is a few Kubernetes objects")
     budget.values -= values
-    return [(body, 1)]
+    return [(body, 1, {})]
 
 
 def _json_measure(body: Any) -> tuple[int, int]:
@@ -633,9 +677,17 @@ def _objects_of(body: Any, source: Source) -> list[Manifest]:
             raise UnusableInput(f"{source}: kind {shown(body['kind'], 60)} needs `items`, a list of objects")
         for position, item in enumerate(items):
             _require_object(item, source, f"items[{position}]")
-        return [Manifest(item, Source(source.file, source.document, source.line, position))
+        fields: dict[int, dict[str, int]] = {}
+        for path, line in source.fields.items():
+            item_path = _ITEM_PATH.match(path)
+            if item_path:
+                fields.setdefault(int(item_path.group(1)), {})[path[item_path.end():]] = line
+        return [Manifest(item, Source(source.file, source.document, source.line, position, fields.get(position, {})))
                 for position, item in enumerate(items)]
     return [Manifest(body, source)]
+
+
+_ITEM_PATH = re.compile(r"items\[(\d+)\]\.?")
 
 
 def _require_object(body: Any, source: Source, what: str) -> None:
