@@ -11,10 +11,9 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from kubernetes.dynamic.exceptions import ResourceNotFoundError
-
 from course.cluster import FIELD_MANAGER
 from course.errors import ApiError, ClusterUnavailable, Invalid, NotFound, UnusableInput
+from course.kube import ResourceNotFoundError
 
 if TYPE_CHECKING:
     from course.cluster import Cluster

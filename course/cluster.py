@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import urllib3
-from kubernetes import client, config, dynamic
-from kubernetes.client.exceptions import ApiException
-from kubernetes.stream import stream
 from websocket import WebSocketException
 
 from course.errors import ClusterUnavailable, Conflict, NotFound, api_error
+from course.kube import ApiException, client, config, dynamic, stream
+from course.place import WORKSPACES, class_namespace, learner_of
 
 FIELD_MANAGER = "firstapp"
 
@@ -123,11 +122,16 @@ class Cluster:
 
     def release_node_port(self, node_port: int, keep_namespace: str) -> list[str]:
         """Deletes the Services of other namespaces holding `node_port` (node ports are
-        cluster-wide, and the course's 30080 serves one namespace at a time); returns
-        `namespace/name` of each one deleted."""
+        cluster-wide, and a learner's port serves one of their namespaces at a time);
+        returns `namespace/name` of each one deleted. A learner of a class only ever
+        frees it from their own namespaces."""
+        learner = learner_of(self.whoami())
         released = []
         with self.errors(f"free node port {node_port}"):
-            for service in self.core.list_service_for_all_namespaces().items:
+            services = (self.core.list_service_for_all_namespaces().items if learner is None else
+                        [s for workspace in WORKSPACES
+                         for s in self.core.list_namespaced_service(class_namespace(learner, workspace)).items])
+            for service in services:
                 if service.metadata.namespace == keep_namespace:
                     continue
                 if any(port.node_port == node_port for port in service.spec.ports or []):
@@ -166,8 +170,9 @@ class Cluster:
                 return
             time.sleep(0.5)
 
-    def apply(self, objects: Iterable[dict[str, Any]], namespace: str) -> list[str]:
-        """Server-side apply every object into `namespace`; returns `Kind/name` of each.
+    def apply(self, objects: Iterable[dict[str, Any]], namespace: str | None) -> list[str]:
+        """Server-side apply every object into `namespace` (None: each object's own, or
+        none for cluster-scoped objects); returns `Kind/name` of each.
 
         All objects are first sent as a dry run, so a rejected object leaves nothing
         half-applied."""
@@ -175,9 +180,10 @@ class Cluster:
         for dry_run in ("All", None):
             for body in objects:
                 ref = f"{body['kind']}/{body['metadata']['name']}"
+                into = namespace if namespace is not None else body["metadata"].get("namespace")
                 with self.errors(f"apply {ref}"):
                     resource = self._dynamic.resources.get(api_version=body["apiVersion"], kind=body["kind"])
-                    resource.server_side_apply(body=body, name=body["metadata"]["name"], namespace=namespace,
+                    resource.server_side_apply(body=body, name=body["metadata"]["name"], namespace=into,
                                                field_manager=FIELD_MANAGER, force_conflicts=True, dry_run=dry_run)
         return [f"{b['kind']}/{b['metadata']['name']}" for b in objects]
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 import time
 import uuid
 
-from kubernetes import client
-
 from course.cluster import Cluster
 from course.errors import ClusterUnavailable
+from course.kube import client
 from course.model import PROBE_IMAGE
 from course.traffic import ProbeResult, ProbeSpec, run_batch
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from datetime import UTC
 from pathlib import Path
 
 from course.errors import UnusableInput
@@ -39,10 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--all-namespaces", action="store_true",
                        help="grade every namespace matching --selector (a class), into one report")
     grade.add_argument("--selector", metavar="LABEL", help="namespace label selector, with --all-namespaces")
-    grade.add_argument("--format", choices=("text", "json", "junit", "csv"), default="text",
+    grade.add_argument("--format", choices=("text", "json", "junit", "gradescope", "csv"), default="text",
                        help="csv is for --all-namespaces")
     grade.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     grade.set_defaults(run=_grade)
+
+    _class_parser(commands)
 
     for name, text in (("up", "create or start the course's cluster, load the app's images, open JupyterLab"),
                        ("down", "stop the course's cluster"),
@@ -55,6 +58,65 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--no-lab", action="store_true", help="do not open JupyterLab")
         sub.set_defaults(run=_cluster_command)
     return parser
+
+
+def _class_parser(commands: argparse._SubParsersAction) -> None:
+    klass = commands.add_parser("class", help="run a graded class on one shared cluster (instructors)")
+    klass.add_argument("--class-dir", metavar="DIR", default="class",
+                       help="the class's folder: roster, kubeconfigs, submissions, gradebook (default: ./class)")
+    klass.add_argument("--context", metavar="CTX", help="the instructor's kubeconfig context (default: current)")
+    actions = klass.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="namespaces, accounts, node ports and kubeconfigs from a roster")
+    create.add_argument("--roster", metavar="CSV", required=True, help="learner id, name, email per line")
+    create.add_argument("--node-address", metavar="ADDR", help="where learners reach node ports (default: the node's IP)")
+    create.add_argument("--token-days", type=int, default=30, metavar="N", help="how long kubeconfigs work (default 30)")
+    actions.add_parser("delete", help="remove every learner's namespaces, accounts and kubeconfigs")
+    collect = actions.add_parser("collect", help="freeze each learner's lab into submissions/<learner>/<lab>/")
+    collect.add_argument("lab", metavar="LAB", help=", ".join(LABS))
+    collect.add_argument("--allow-disruption", action="store_true", help="checkpoint-2: delete a web pod, see it replaced")
+    grade = actions.add_parser("grade", help="grade the collected snapshots (no cluster needed)")
+    grade.add_argument("lab", metavar="LAB", help=", ".join(LABS))
+    grade.add_argument("--weights", metavar="TOML", help="points per check (default: <class-dir>/weights.toml if present)")
+    grade.add_argument("--deadline", metavar="ISO8601", help="mark work changed after this time as late")
+    release = actions.add_parser("release", help="write the learner edition (no answers, no hidden checks)")
+    release.add_argument("target", metavar="DIR")
+    klass.set_defaults(run=_class)
+
+
+def _class(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from firstapp.classroom import collection, operations, release
+
+    folder = operations.ClassFolder(Path(args.class_dir))
+    if args.action == "release":
+        withheld = release.release(Path(args.target))
+        print(f"learner edition written to {args.target}; withheld: {', '.join(withheld)}")
+        return EXIT_OK
+    if args.action == "grade":
+        deadline = None
+        if args.deadline:
+            try:
+                deadline = datetime.fromisoformat(args.deadline)
+            except ValueError as error:
+                raise UnusableInput(f"--deadline {args.deadline!r}: expected ISO 8601, e.g. 2026-12-01T17:00+01:00") from error
+            deadline = deadline if deadline.tzinfo else deadline.replace(tzinfo=UTC)
+        outcome = collection.grade(folder, args.lab, Path(args.weights) if args.weights else None, deadline)
+    else:
+        from course.cluster import Cluster
+
+        cluster = Cluster.connect(args.context)
+        if args.action == "create":
+            outcome = operations.create(cluster, Path(args.roster), folder, args.node_address, args.token_days)
+        elif args.action == "delete":
+            outcome = operations.delete(cluster, folder)
+        else:
+            outcome = collection.collect(cluster, folder, args.lab, args.allow_disruption)
+    for line in outcome.done:
+        print(line)
+    for problem in outcome.problems:
+        print(f"firstapp class {args.action}: {problem}", file=sys.stderr)
+    return EXIT_FAILED if outcome.problems else EXIT_OK
 
 
 def _grade(args: argparse.Namespace) -> int:

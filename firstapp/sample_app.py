@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from course.errors import UnusableInput
 from course.labs import LABS
 from course.model import APP_NAMESPACE, APP_URL, WEB_NODE_PORT
 from course.paths import course_home
@@ -20,10 +21,25 @@ if TYPE_CHECKING:
     from course.cluster import Cluster
 
 
+GIVEN = "k8s/given"  # a learner edition's given workloads, in place of the reference answers
+
+
 def reference_objects(lab: str = "checkpoint-3") -> list[dict[str, Any]]:
     """The lab's reference solution, as objects."""
-    text = (course_home() / LABS[lab].reference).read_text()
-    return [doc for doc in yaml.safe_load_all(text) if doc]
+    path = course_home() / LABS[lab].reference
+    if not path.exists():
+        raise UnusableInput(f"this copy of the course has no reference answers ({LABS[lab].reference}): "
+                            "it is a learner edition; your instructor has them")
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def given_objects(lab: str = "checkpoint-3") -> list[dict[str, Any]]:
+    """What a Services-only lab gives the learner: the workloads of its reference (read
+    from k8s/given/ in a learner edition, which has no reference)."""
+    given = course_home() / GIVEN / f"{lab}.yaml"
+    if given.exists():
+        return [doc for doc in yaml.safe_load_all(given.read_text()) if doc]
+    return [o for o in reference_objects(lab) if o["kind"] != "Service"]
 
 
 def deploy(cluster: Cluster, namespace: str = APP_NAMESPACE, lab: str = "checkpoint-3") -> list[str]:

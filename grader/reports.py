@@ -19,11 +19,17 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from grader.findings import json_safe, printable
+from grader.gradebook import gradescope
 from grader.result import CheckResult, LabResult, Outcome
 
 
 def render(result: LabResult, fmt: str) -> str:
-    return {"text": to_text, "json": to_json, "junit": to_junit}[fmt](result)
+    return {"text": to_text, "json": to_json, "junit": to_junit, "gradescope": to_gradescope}[fmt](result)
+
+
+def to_gradescope(result: LabResult) -> str:
+    """Gradescope's own `results.json`."""
+    return json.dumps(gradescope(result), indent=2, allow_nan=False) + "\n"
 
 
 def as_dict(result: LabResult) -> dict[str, Any]:
@@ -134,8 +140,8 @@ def _html(result: LabResult) -> str:
         f"<td>{html.escape(c.title)}<br><code>{html.escape(c.id)}</code></td>"
         f"<td><pre style='white-space:pre-wrap;margin:0'>{html.escape(c.hint)}</pre></td></tr>"
         for c in result.visible)
-    table = (f"<h4>{html.escape(result.lab)}: {html.escape(result.summary())}</h4><table><tr><th></th><th>points</th><th>check</th>"
-             f"<th>hint</th></tr>{rows}</table>")
+    table = (f"<h4>{html.escape(result.lab)}: {html.escape(result.summary())}</h4>"
+             f"<table><tr><th></th><th>points</th><th>check</th><th>hint</th></tr>{rows}</table>")
     if result.routes:
         route_rows = "".join(
             f"<tr><td>{'&#10004;' if r.matches else '&#10008;'}</td><td>{html.escape(r.source)}</td>"
