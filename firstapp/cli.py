@@ -15,8 +15,12 @@ import sys
 import traceback
 from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from course.errors import UnusableInput
+
+if TYPE_CHECKING:
+    from course.cluster import Cluster
 from course.labs import LABS
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
@@ -141,10 +145,18 @@ def _grade(args: argparse.Namespace) -> int:
         from course.cluster import Cluster
 
         cluster = Cluster.connect(args.context)
-        result = grade_live(args.lab, args.namespace or cluster.default_namespace, args.manifests,
+        result = grade_live(args.lab, args.namespace or _default_namespace(cluster, args.lab), args.manifests,
                             allow_disruption=args.allow_disruption, cluster=cluster)
     _write(reports.render(result, args.format), args.output)
     return EXIT_OK if result.passed else EXIT_FAILED
+
+
+def _default_namespace(cluster: Cluster, lab: str) -> str:
+    """A learner of a class grades their own lab namespace; anyone else the context's."""
+    from course.place import locate
+
+    place = locate(cluster, lab)
+    return place.namespace if place.in_class else cluster.default_namespace
 
 
 def _write(report: str, output: str | None) -> None:
