@@ -140,10 +140,10 @@ def _hidden_checks(lab_id: str) -> list[Check]:
     """The instructor's hidden checks, counted but never shown to a learner. They live
     in `grader.hidden`, which a learner edition (`firstapp class release`) leaves out."""
     try:
-        from grader import hidden
+        from grader.hidden import checks
     except ModuleNotFoundError:
         return []
-    return hidden.checks(lab_id)
+    return checks(lab_id)
 
 
 RoutePlan = Callable[[LiveState], list[routing.Probe]]

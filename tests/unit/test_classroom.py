@@ -182,3 +182,14 @@ def test_a_damaged_snapshot_is_named(tmp_path):
     (tmp_path / snapshot.STATE).unlink()
     with pytest.raises(UnusableInput, match="cannot read"):
         snapshot.load(tmp_path)
+
+
+def test_the_kind_class_cluster_maps_every_learner_port_it_promises():
+    import yaml
+
+    from course.paths import course_home
+
+    config = yaml.safe_load((course_home() / "k8s/kind/class-cluster.yaml").read_text())
+    mapped = {m["hostPort"] for m in config["nodes"][0]["extraPortMappings"]}
+    promised = tenancy.assign_ports([f"l{i}" for i in range(40)], {}, taken=set()).values()
+    assert set(promised) <= mapped and 30080 in mapped
