@@ -83,25 +83,41 @@ def dry_run_create(cluster: Cluster, body: dict[str, Any], namespace: str) -> No
 
 
 def delete(cluster: Cluster, api_version: str, kind: str, name: str, namespace: str, wait: float = 120.0) -> bool:
-    """Deletes one object and what it owns (gone already is fine), waiting up to `wait` s
-    until it and its dependents are gone; True if there was something to delete."""
+    """Deletes one object (gone already is fine; what it owns follows in the background),
+    waiting up to `wait` s until it is gone; True if there was something to delete."""
+    deleted = _delete(cluster, api_version, kind, name, namespace)
+    if deleted:
+        wait_gone(cluster, [(api_version, kind, name)], namespace, wait)
+    return deleted
+
+
+def _delete(cluster: Cluster, api_version: str, kind: str, name: str, namespace: str) -> bool:
     api = resource(cluster, api_version, kind)
     try:
         with cluster.errors(f"delete {kind}/{name} in namespace {namespace}"):
             api.delete(name=name, namespace=namespace, grace_period_seconds=1 if kind == "Pod" else None,
-                       propagation_policy="Foreground")
+                       propagation_policy="Background")
     except NotFound:
         return False
+    return True
+
+
+def wait_gone(cluster: Cluster, objects: list[tuple[str, str, str]], namespace: str, wait: float = 120.0) -> None:
+    """Waits until every (apiVersion, kind, name) is gone from `namespace`."""
     deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
+    pending = list(objects)
+    while pending:
+        api_version, kind, name = pending[0]
         try:
             with cluster.errors(f"read {kind}/{name} in namespace {namespace}"):
-                api.get(name=name, namespace=namespace)
+                resource(cluster, api_version, kind).get(name=name, namespace=namespace)
         except NotFound:
-            return True
+            pending.pop(0)
+            continue
+        if time.monotonic() > deadline:
+            raise ClusterUnavailable(f"{kind}/{name} in namespace {namespace} is still there {wait:.0f} s after "
+                                     f"being deleted; see `kubectl -n {namespace} describe {kind.lower()} {name}`")
         time.sleep(0.5)
-    raise ClusterUnavailable(f"{kind}/{name} in namespace {namespace} is still there {wait:.0f} s after being "
-                             f"deleted; see `kubectl -n {namespace} describe {kind.lower()} {name}`")
 
 
 def labelled(cluster: Cluster, namespace: str, selector: str,
@@ -123,9 +139,13 @@ def labelled(cluster: Cluster, namespace: str, selector: str,
 
 
 def prune(cluster: Cluster, namespace: str, selector: str, keep: Iterable[str],
-          kinds: Iterable[tuple[str, str]] = PRUNABLE_KINDS) -> list[str]:
+          kinds: Iterable[tuple[str, str]] = PRUNABLE_KINDS, wait: float = 120.0) -> list[str]:
     """Deletes the objects labelled `selector` whose `Kind/name` is not in `keep`, as
-    `kubectl apply --prune -l` does; returns `Kind/name` of each one deleted."""
+    `kubectl apply --prune -l` does, waiting up to `wait` s until they are gone; returns
+    `Kind/name` of each one deleted."""
     kept = set(keep)
-    return [f"{kind}/{name}" for api_version, kind, name in labelled(cluster, namespace, selector, kinds)
-            if f"{kind}/{name}" not in kept and delete(cluster, api_version, kind, name, namespace)]
+    deleted = [(api_version, kind, name) for api_version, kind, name in labelled(cluster, namespace, selector, kinds)
+               if f"{kind}/{name}" not in kept and _delete(cluster, api_version, kind, name, namespace)]
+    if wait:
+        wait_gone(cluster, deleted, namespace, wait)
+    return [f"{kind}/{name}" for _, kind, name in deleted]

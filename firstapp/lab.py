@@ -29,7 +29,7 @@ import yaml
 
 from course import applying
 from course.cluster import Cluster, pod_is_ready
-from course.errors import UnusableInput
+from course.errors import NotFound, UnusableInput
 from course.labs import LABS
 from course.model import WEB_NODE_PORT
 from course.paths import course_home
@@ -124,10 +124,22 @@ class Lab:
         self.hints = _LADDERS.setdefault((checkpoint, self.place.namespace), HintLadder())
         self._editor: Any = None
         if not self.place.in_class:  # a class learner's namespace is the instructor's to make
+            self._wait_namespace_gone_if_deleting()
             self.cluster.ensure_namespace(self.place.namespace)
         if not quiet:
             print(f"working in namespace {self.namespace} (context {self.cluster.context}); "
                   f"your web answers at {self.place.url}")
+
+    def _wait_namespace_gone_if_deleting(self, timeout: float = 120.0) -> None:
+        """After `cleanup` the namespace takes a while to go; a new start waits for that."""
+        try:
+            with self.cluster.errors(f"read namespace {self.namespace}"):
+                phase = self.cluster.core.read_namespace(self.namespace).status.phase
+        except NotFound:
+            return
+        if phase == "Terminating":
+            print(f"waiting for namespace {self.namespace} to finish being deleted...")
+            self.cluster.delete_namespace(self.namespace, wait=timeout)
 
     @property
     def namespace(self) -> str:
@@ -378,8 +390,8 @@ class Lab:
     def cleanup(self) -> str:
         """When done: removes the lab's objects (yours and those the lab gave); your file
         stays. On your own cluster the lab's namespace goes too."""
-        removed = applying.prune(self.cluster, self.namespace, self.selector, keep=())
-        removed += applying.prune(self.cluster, self.namespace, f"{LAB_LABEL}={self.checkpoint}-given", keep=())
+        removed = applying.prune(self.cluster, self.namespace, self.selector, keep=(), wait=0)
+        removed += applying.prune(self.cluster, self.namespace, f"{LAB_LABEL}={self.checkpoint}-given", keep=(), wait=0)
         if not self.place.in_class:
             self.cluster.delete_namespace(self.namespace, wait=0)
             removed.append(f"namespace {self.namespace}")
