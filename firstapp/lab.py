@@ -74,9 +74,11 @@ def reference_text(lab_id: str, node_port: int = WEB_NODE_PORT) -> str | None:
 
 
 def given_workloads(lab_id: str) -> list[dict[str, Any]]:
-    """The workloads a Services-only lab gives the learner (the reference's)."""
-    path = course_home() / LABS[lab_id].reference
-    return [o for o in yaml.safe_load_all(path.read_text()) if o and o["kind"] != "Service"]
+    """The workloads a Services-only lab gives the learner (in a learner edition, from
+    k8s/given/, as it has no reference)."""
+    from firstapp import sample_app
+
+    return sample_app.given_objects(lab_id)
 
 
 @dataclass

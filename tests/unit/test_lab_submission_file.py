@@ -9,7 +9,7 @@ import stat
 import tempfile
 
 from course.labs import LABS
-from firstapp.notebook import Lab
+from firstapp.lab import Lab
 
 
 def test_the_reference_submission_goes_to_a_private_folder_and_follows_no_planted_symlink(tmp_path, monkeypatch):
