@@ -35,6 +35,7 @@ from course.model import WEB_NODE_PORT
 from course.paths import course_home
 from course.place import Place, locate
 from course.probe import PROBE_LABEL
+from grader.findings import Finding
 from grader.hints import HintLadder, hint
 from grader.loading import Manifest, load_text
 from grader.notebook import NotebookResult, Problem
@@ -212,8 +213,10 @@ class Lab:
         for manifest in manifests:
             namespace = (manifest.body.get("metadata") or {}).get("namespace")
             if namespace not in (None, self.namespace):
-                problems.append(f"{manifest.ref} metadata.namespace: this lab works in namespace {self.namespace} "
-                                f"(expected {self.namespace} or nothing, found {namespace}) [{manifest.source}]")
+                problems.append(str(Finding(manifest.ref, "metadata.namespace",
+                                            f"this lab works in namespace {self.namespace}",
+                                            expected=f"{self.namespace} or nothing", found=namespace,
+                                            where=str(manifest.source))))
         return problems
 
     def _labelled(self, manifests: list[Manifest]) -> list[dict[str, Any]]:

@@ -115,6 +115,20 @@ def test_checkpoint_1_typo_missing_kind_pod_edited_in_place_hints_and_reruns(aft
     after = lab_objects(cluster, lab.namespace)
     assert after["Pod/web"] == before["Pod/web"] and after["Pod/api"][0] != before["Pod/api"][0]
 
+    # Fields Kubernetes would refuse, each at its own line: nothing applied.
+    wrong = fixed.replace("  name: web\n", "  name: web\n  namespace: default\n", 1).replace(
+        "    - name: db\n", "    - name: db\n      imagePulPolicy: Always\n", 1)
+    attempt = type_and_apply(lab, wrong)
+    lines = wrong.splitlines()
+    assert not attempt.applied and attempt.messages[0].startswith("not applied: 2 problems in your file")
+    assert any("Pod/web metadata.namespace" in m and f"line {lines.index('  namespace: default') + 1}]" in m
+               for m in attempt.messages)
+    assert any("imagePulPolicy" in m and f"line {lines.index('      imagePulPolicy: Always') + 1}]" in m
+               for m in attempt.messages)
+    assert {ref: uid for ref, (uid, _) in lab_objects(cluster, lab.namespace).items()} == \
+           {ref: uid for ref, (uid, _) in after.items()}
+    type_and_apply(lab, fixed)
+
     # Re-running the notebook's first cell keeps the work: nothing deleted, the editor shows the file.
     again = Lab("checkpoint-1", cluster, file=lab.file, quiet=True)
     assert again.editor().value == fixed
