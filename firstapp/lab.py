@@ -44,6 +44,9 @@ from grader.result import LabResult
 LAB_LABEL = "firstapp.course/lab"
 STARTERS = "labs/.starters"  # the pristine starter of each lab, which Reset puts back
 READY_TIMEOUT = 120.0
+STUCK_GRACE = 3.0  # seconds a pod may look stuck before Apply stops waiting for it (a retry may be under way)
+STUCK_REASONS = ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName", "CrashLoopBackOff",
+                 "CreateContainerConfigError", "CreateContainerError")
 _LADDERS: dict[tuple[str, str], HintLadder] = {}  # per lab and namespace: survives re-running `Lab(...)`
 
 
@@ -311,9 +314,13 @@ class Lab:
         while True:
             pods = [p for p in self._pods() if p.metadata.deletion_timestamp is None]
             workloads_done = self._workloads_rolled_out(bodies)
-            if workloads_done and pods and all(pod_is_ready(p) for p in pods):
+            if workloads_done and pods and all(pod_is_ready(p) and _caught_up(p) for p in pods):
                 took = time.monotonic() - started
                 return f"all pods ready after {took:.0f} s" if took >= 5 else ""
+            stuck = [f"pod {p.metadata.name}: {reason}" for p in pods if (reason := _stuck(p))]
+            if stuck and time.monotonic() - started > STUCK_GRACE:
+                return (f"not ready, and waiting will not help: {'; '.join(stuck)} (see "
+                        f"`kubectl -n {self.namespace} describe pods`); the table below says what to fix")
             if time.monotonic() - started > timeout:
                 waiting = [p.metadata.name for p in pods if not pod_is_ready(p)] or ["(no pods yet)"]
                 return (f"not ready after {timeout:.0f} s: {', '.join(waiting)}; the table below says why "
@@ -414,6 +421,29 @@ _IMMUTABLE_FIELDS = {
 
 def _immutable(kind: str) -> str:
     return _IMMUTABLE_FIELDS.get(kind, f"Kubernetes does not change this field of an existing {kind}")
+
+
+def _caught_up(pod: Any) -> bool:
+    """The kubelet has acted on the pod's latest spec (an image changed in place): its
+    observed generation, where the cluster reports one, and each container's image."""
+    observed = getattr(pod.status, "observed_generation", None)
+    if observed is not None and pod.metadata.generation is not None and observed < pod.metadata.generation:
+        return False
+    wanted = {c.name: c.image for c in pod.spec.containers}
+    return all(s.image == wanted.get(s.name) or str(s.image).endswith(f"/{wanted.get(s.name)}")
+               for s in pod.status.container_statuses or [])
+
+
+def _stuck(pod: Any) -> str:
+    """Why a pod will not become ready by waiting (an image that cannot be had, a
+    container that keeps crashing, a configuration it cannot start with), else ''."""
+    wanted = {c.name: c.image for c in pod.spec.containers}
+    for status in (pod.status.container_statuses or []):
+        waiting = status.state.waiting if status.state else None
+        if waiting is not None and waiting.reason in STUCK_REASONS:
+            image = f" (image {wanted.get(status.name, status.image)})" if "Image" in waiting.reason else ""
+            return f"{status.name} {waiting.reason}{image}"
+    return ""
 
 
 def _first_clause(error: Any, limit: int = 120) -> str:

@@ -129,6 +129,14 @@ def test_checkpoint_1_typo_missing_kind_pod_edited_in_place_hints_and_reruns(aft
            {ref: uid for ref, (uid, _) in after.items()}
     type_and_apply(lab, fixed)
 
+    # An image the cluster does not have: Apply says so at once instead of waiting minutes.
+    attempt = type_and_apply(lab, fixed.replace("image: firstapp/db:1.0", "image: firstapp/db:2.0"))
+    assert attempt.applied and not attempt.replaced  # an image is the one thing a running Pod may change
+    assert any("waiting will not help: pod db: db " in m and "firstapp/db:2.0" in m for m in attempt.messages)
+    assert "db-pod-healthy" in failing(attempt)
+    assert failing(type_and_apply(lab, fixed)) == set()
+    after = lab_objects(cluster, lab.namespace)
+
     # Re-running the notebook's first cell keeps the work: nothing deleted, the editor shows the file.
     again = Lab("checkpoint-1", cluster, file=lab.file, quiet=True)
     assert again.editor().value == fixed
