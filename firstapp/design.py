@@ -14,21 +14,38 @@ COURSE_DECISION = {tier.name: "NodePort" if tier.external else "ClusterIP" for t
 SOURCES = ("outside the cluster", "a pod in the cluster")
 
 
-def services(decision: dict[str, str]) -> list[dict]:
-    """The three Services for a decision, as the course writes them."""
+def services(decision: dict[str, str], node_port: int = WEB_NODE_PORT) -> list[dict]:
+    """The three Services for a decision, as the course writes them (what the widget's
+    Apply applies; checkpoint 3 asks the learner to write them)."""
     objects = []
     for tier in TIERS:
         kind = decision[tier.name]
         port = {"name": tier.port_name, "port": tier.port, "targetPort": tier.port_name}
         if kind == "NodePort" and tier.external:
-            port["nodePort"] = WEB_NODE_PORT
+            port["nodePort"] = node_port
         objects.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": tier.name},
                         "spec": {"type": kind, "selector": dict(tier.labels), "ports": [port]}})
     return objects
 
 
-def services_yaml(decision: dict[str, str]) -> str:
-    return yaml.safe_dump_all(services(decision), sort_keys=False)
+def services_yaml(decision: dict[str, str], node_port: int = WEB_NODE_PORT) -> str:
+    return yaml.safe_dump_all(services(decision, node_port), sort_keys=False)
+
+
+PREVIEW_NOTE = ("# Your decision #3: each tier's Service type. Selectors and ports are left out\n"
+                "# on purpose: checkpoint 3 asks you to write them (Apply fills them in here).\n")
+
+
+def preview_yaml(decision: dict[str, str]) -> str:
+    """The learner's choices as partial Services: kind, name and type only, never a
+    complete checkpoint-3 answer (no selector, no ports, no nodePort)."""
+    parts = []
+    for tier in TIERS:
+        body = yaml.safe_dump({"apiVersion": "v1", "kind": "Service", "metadata": {"name": tier.name},
+                               "spec": {"type": decision[tier.name]}}, sort_keys=False)
+        extra = "nodePort, selector and ports" if decision[tier.name] == "NodePort" else "selector and ports"
+        parts.append(body + f"  # {extra} are yours to write in checkpoint 3\n")
+    return PREVIEW_NOTE + "---\n".join(parts)
 
 
 def reachability(decision: dict[str, str]) -> dict[tuple[str, str], bool]:

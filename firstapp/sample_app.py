@@ -47,7 +47,10 @@ def deploy(cluster: Cluster, namespace: str = APP_NAMESPACE, lab: str = "checkpo
     for service in cluster.release_node_port(WEB_NODE_PORT, keep_namespace=namespace):
         print(f"node port {WEB_NODE_PORT} moved to namespace {namespace} (deleted Service {service})", file=sys.stderr)
     applied = cluster.apply(reference_objects(lab), namespace)
-    cluster.wait_available(namespace, [ref for ref in applied if ref.split("/")[0] in ("Deployment", "StatefulSet")])
+    started = time.monotonic()
+    for ref in [ref for ref in applied if ref.split("/")[0] in ("Deployment", "StatefulSet")]:
+        cluster.wait_available(namespace, [ref])  # one at a time, so that each one's rollout is reported
+        print(f"    rollout: {ref} ready ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
     return applied
 
 

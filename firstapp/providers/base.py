@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
@@ -39,6 +39,30 @@ def step(title: str, fix: str = "") -> Iterator[None]:
     print(f"    {title}: done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
 
 
+_line_sink: list[Callable[[str], None]] = []  # where `output_to` sends the commands' output lines
+
+
+@contextmanager
+def output_to(sink: Callable[[str], None]) -> Iterator[None]:
+    """Sends each line the commands of `run_streamed` print to `sink` instead of this
+    process's own output (a notebook shows the latest one on a live status line)."""
+    _line_sink.append(sink)
+    try:
+        yield
+    finally:
+        _line_sink.remove(sink)
+
+
 def run_streamed(command: list[str], env: dict[str, str] | None = None) -> None:
-    """Runs `command`, passing its output through; CalledProcessError on failure."""
-    subprocess.run(command, check=True, env=env, stdin=subprocess.DEVNULL)
+    """Runs `command`, passing its output through (or to `output_to`'s sink);
+    CalledProcessError on failure."""
+    if not _line_sink:
+        subprocess.run(command, check=True, env=env, stdin=subprocess.DEVNULL)
+        return
+    with subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, errors="replace") as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            _line_sink[-1](line.rstrip())
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)

@@ -38,8 +38,38 @@ def test_designer_text_form_follows_the_toggles():
     assert "type: ClusterIP" in repr(designer).split("---")[0]
     assert "! web: users outside the cluster cannot reach the frontend" in repr(designer)
     designer.choose(web="NodePort")
-    assert "nodePort: 30080" in designer.preview.value
+    assert "name: web\nspec:\n  type: NodePort" in designer.preview.value
     assert "!" not in repr(designer).split("from / to")[1]
+    assert "nodePort: 30080" in designer.yaml  # what Apply applies, with the course's port
+
+
+@pytest.mark.parametrize("decision", [design.COURSE_DECISION, design.KUBERNETES_DEFAULT])
+def test_the_preview_is_never_a_checkpoint_3_answer(decision):
+    """The preview shows the learner's choice (each type) and leaves the rest to the lab."""
+    preview = design.preview_yaml(decision)
+    assert all(f"type: {decision[t]}" in preview for t in ("web", "api", "db"))
+    assert "selector:" not in preview and "ports:" not in preview and "nodePort:" not in preview
+    report = grade_static("checkpoint-3", load_text(preview, "preview.yaml"))
+    failed = {c.id for c in report.checks if not c.passed}
+    assert {"web-service-selector", "api-service-selector", "db-service-selector"} <= failed
+
+
+def test_the_designer_shows_observed_beside_predicted():
+    applied = []
+    observed = {(s, t): (s == "a pod in the cluster", "seen") for s in design.SOURCES for t in ("web", "api", "db")}
+    designer = ServiceDesigner(on_apply=lambda text: applied.append(text) or "applied", observe=lambda: observed)
+    designer.choose(web="NodePort").apply()
+    assert "nodePort: 30080" in applied[0]
+    assert "Observed (real probes)" in designer.observed.value
+    # web from outside: predicted reachable, observed blocked: the mismatch is marked
+    assert "outline:2px solid #f80" in designer.observed.value
+
+
+def test_choosing_an_unknown_tier_or_type_is_one_clear_message():
+    from course.errors import UnusableInput
+
+    with pytest.raises(UnusableInput, match="tiers web, api, db; types ClusterIP, NodePort"):
+        ServiceDesigner().choose(web="LoadBalancer")
 
 
 @pytest.mark.parametrize("lab", ["checkpoint-1", "checkpoint-2", "checkpoint-3"])
