@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import re
 import sys
 import tempfile
 import time
@@ -35,7 +36,7 @@ from course.model import WEB_NODE_PORT
 from course.paths import course_home
 from course.place import Place, locate
 from course.probe import PROBE_LABEL
-from grader.findings import Finding
+from grader.findings import Finding, printable
 from grader.hints import HintLadder, hint
 from grader.loading import Manifest, load_text
 from grader.notebook import NotebookResult, Problem
@@ -196,6 +197,7 @@ class Lab:
             manifests = load_text(text, self.file.name)
         except UnusableInput as error:
             attempt.say(f"not applied: {error}")
+            attempt.messages += _excerpt(text, str(error))
             attempt.shown = Problem("fix the YAML above, then press Apply again")
             return attempt
         try:
@@ -421,6 +423,18 @@ _IMMUTABLE_FIELDS = {
 
 def _immutable(kind: str) -> str:
     return _IMMUTABLE_FIELDS.get(kind, f"Kubernetes does not change this field of an existing {kind}")
+
+
+def _excerpt(text: str, message: str) -> list[str]:
+    """The numbered line a loader's message points at (and the one before), with a caret
+    under its column: what the editor's gutter shows, next to the message."""
+    found = re.search(r"line (\d+), column (\d+)", message)
+    lines = text.split("\n")
+    if not found or not 1 <= int(found.group(1)) <= len(lines):
+        return []
+    line, column = int(found.group(1)), int(found.group(2))
+    shown = [f"  {n:>4} | {printable(lines[n - 1], newlines=False)[:200]}" for n in range(max(1, line - 1), line + 1)]
+    return [*shown, "         " + " " * (column - 1) + "^"]
 
 
 def _caught_up(pod: Any) -> bool:

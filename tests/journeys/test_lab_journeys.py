@@ -86,6 +86,8 @@ def test_checkpoint_1_typo_missing_kind_pod_edited_in_place_hints_and_reruns(aft
     assert not attempt.applied and attempt.result is None
     assert attempt.messages[0].startswith(f"not applied: checkpoint-1.yaml: YAML syntax error at line {line}, column ")
     assert "Traceback" not in repr(attempt) and "ScannerError" not in repr(attempt)
+    assert attempt.messages[2] == f"  {line:>4} |       image: firstapp/api:1.0: the port"  # the line, numbered
+    assert attempt.messages[3].endswith("^")
     assert lab.file.read_text() == typo  # saved as typed
     assert lab_objects(cluster, lab.namespace) == before
 
