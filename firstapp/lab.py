@@ -107,9 +107,9 @@ class Attempt:
     def _repr_html_(self) -> str:
         import html
 
-        items = "".join(f"<li>{html.escape(m)}</li>" for m in self.messages)
+        messages = html.escape(printable("\n".join(self.messages)))
         table = self.shown._repr_html_() if self.shown is not None else ""
-        return f"<ul class='firstapp-apply'>{items}</ul>{table}"
+        return f"<pre class='firstapp-apply' style='white-space:pre-wrap;margin:0 0 6px 0'>{messages}</pre>{table}"
 
     def __repr__(self) -> str:
         return "\n".join([*self.messages, repr(self.shown) if self.shown is not None else ""]).rstrip() + "\n"

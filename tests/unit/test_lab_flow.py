@@ -107,3 +107,10 @@ def test_a_class_learner_works_in_their_namespace_on_their_port_and_takes_nothin
     attempt = lab_module.Attempt()
     lab._take_node_port([{"kind": "Service", "spec": {"ports": [{"nodePort": 30123}]}}], attempt)
     assert attempt.messages == []  # no release_node_port, which deletes other namespaces' Services
+
+
+def test_apply_messages_keep_their_layout_in_the_notebook():
+    attempt = lab_module.Attempt(messages=["not applied: p.yaml: YAML syntax error at line 2, column 3", "     2 | a: <b>",
+                                           "           ^"])
+    shown = attempt._repr_html_()
+    assert shown.startswith("<pre class='firstapp-apply'") and "a: &lt;b&gt;" in shown and "\n           ^" in shown
