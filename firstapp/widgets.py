@@ -1,7 +1,8 @@
-"""The course's widgets: decision #3's Service designer and the labs' YAML editor.
+"""The course's widgets: decision #3's Service designer (the labs' editor is
+`firstapp.lab_editor`).
 
-Both work in JupyterLab 4 and fall back to a useful text form without a frontend (an
-nbval run, a terminal): their plain-text representation is the generated YAML and the
+It works in JupyterLab 4 and falls back to a useful text form without a frontend (an
+nbval run, a terminal): its plain-text representation is the generated YAML and the
 reachability table, not "VBox(...)".
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from pathlib import Path
 
 import ipywidgets as widgets
 
@@ -155,33 +155,3 @@ class ServiceDesigner(widgets.VBox):
 
     def __repr__(self) -> str:
         return f"{self.preview_yaml}\n{reachability_text(self.decision)}"
-
-
-class YamlEditor(widgets.VBox):
-    """A lab's YAML, edited in place and saved back to its file; Check runs `on_check`
-    (apply, then grade) and shows its table below."""
-
-    def __init__(self, path: Path, on_check: Callable[[], object]):
-        self.path = Path(path)
-        self.text = widgets.Textarea(value=self.path.read_text(), layout=widgets.Layout(width="100%", height="420px"))
-        self.output = widgets.Output()
-        save = widgets.Button(description="Save", icon="save")
-        check = widgets.Button(description="Apply and check", button_style="primary", icon="check")
-        save.on_click(lambda _: self.save())
-        check.on_click(lambda _: self._check(on_check))
-        super().__init__([widgets.HTML(f"<b>{html.escape(self.path.name)}</b>"), self.text,
-                          widgets.HBox([save, check]), self.output])
-
-    def save(self) -> None:
-        self.path.write_text(self.text.value)
-
-    def _check(self, on_check: Callable[[], object]) -> None:
-        self.save()
-        self.output.clear_output()
-        with self.output:
-            from IPython.display import display
-
-            display(on_check())
-
-    def __repr__(self) -> str:
-        return f"{self.path} (edit it here, or in any editor):\n{self.text.value}"
