@@ -14,6 +14,12 @@ from course.model import PROBE_IMAGE
 from course.traffic import ProbeResult, ProbeSpec, run_batch
 
 PROBE_LABEL = "firstapp.probe"
+CLUSTER_DOMAIN = "cluster.local"
+
+
+def search_domains(namespace: str) -> list[str]:
+    """The DNS search path of a pod in `namespace` (the kubelet writes it to resolv.conf)."""
+    return [f"{namespace}.svc.{CLUSTER_DOMAIN}", f"svc.{CLUSTER_DOMAIN}", CLUSTER_DOMAIN]
 
 
 class ProbePod:
@@ -67,10 +73,16 @@ class ProbePod:
         except Exception:  # noqa: BLE001 - already gone, or the cluster went away: nothing left to clean
             pass
 
-    def batch(self, probes: list[ProbeSpec], attempts: int | None = None) -> list[ProbeResult]:
+    def batch(self, probes: list[ProbeSpec], attempts: int | None = None, as_if_in: str | None = None,
+              via: Cluster | None = None) -> list[ProbeResult]:
+        """Sends `probes` from this pod. `as_if_in`: resolve names as a pod of that
+        namespace would (one probe pod can serve many namespaces: a class's collection
+        starts one pod, not one per learner). `via`: the client to exec through (one per
+        thread when threads share the pod)."""
         def run(command: list[str]) -> str:
-            return self.cluster.exec(self.namespace, self.name, command, timeout=self.timeout * 2 + 10)
-        return run_batch(run, probes, self.timeout, attempts or self.attempts)
+            return (via or self.cluster).exec(self.namespace, self.name, command, timeout=self.timeout * 2 + 10)
+        search = search_domains(as_if_in) if as_if_in and as_if_in != self.namespace else None
+        return run_batch(run, probes, self.timeout, attempts or self.attempts, search=search)
 
     def http(self, url: str) -> ProbeResult:
         return self.batch([("http", url)])[0]

@@ -20,18 +20,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-# argv[1]: {"timeout": seconds, "limit": bytes, "probes": [[kind, target], ...]}; prints one JSON list.
+# argv[1]: {"timeout": seconds, "limit": bytes, "probes": [[kind, target], ...], "search": [domain, ...]};
+# prints one JSON list. With "search", names are looked up as a pod of another namespace
+# would (its resolv.conf: those search domains first for a name of fewer than 5 dots).
 # Whatever answers is untrusted: every probe has one deadline for its whole exchange
 # (connect, send, every read), so a server trickling a byte a second is cut off at
 # `timeout`; an answer over `limit` bytes is cut off too; each such answer is reported
 # as a failure of its own kind. A watchdog prints whatever is known at `timeout` + 0.5 s
 # and exits, whatever a thread is stuck in (a DNS lookup included).
 _PROBE_PROGRAM = r"""
-import json, os, socket, sys, threading, time
+import ipaddress, json, os, socket, sys, threading, time
 from urllib.parse import urlsplit
 request = json.loads(sys.argv[1])
 timeout = float(request["timeout"])
 limit = int(request.get("limit", 65536))
+SEARCH = [str(domain) for domain in request.get("search") or []]
 SHOWN = 4096
 
 class SlowAnswer(Exception): pass
@@ -39,7 +42,28 @@ class AnswerTooLarge(Exception): pass
 class MalformedAnswer(Exception): pass
 class RemoteDisconnected(Exception): pass
 
+def names(host):
+    # the names a resolver with SEARCH and ndots:5 tries, in order
+    try:
+        ipaddress.ip_address(host)
+        return [host]
+    except ValueError:
+        pass
+    if not SEARCH or host.endswith(".") or host.count(".") >= 5:
+        return [host]
+    return [host + "." + domain for domain in SEARCH] + [host]
+
+def lookup(host):
+    for name in names(host)[:-1]:
+        try:
+            return socket.getaddrinfo(name, None, socket.AF_INET)
+        except socket.gaierror:
+            pass
+    return socket.getaddrinfo(names(host)[-1], None, socket.AF_INET)
+
 def connect(host, port, deadline):
+    if SEARCH:
+        host = lookup(host)[0][4][0]
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise TimeoutError("timed out before connecting")
@@ -130,7 +154,7 @@ def redis(target, deadline):
     return {"ok": True, "body": first[:64].decode("utf-8", "replace").strip(), "peer": peer, "server_id": server_id}
 
 def dns(target, deadline):
-    infos = socket.getaddrinfo(target, None, socket.AF_INET)
+    infos = lookup(target)
     return {"ok": True, "addresses": sorted({a[4][0] for a in infos})}
 
 def probe(kind, target):
@@ -266,13 +290,15 @@ def _answers(output: str, count: int) -> list[object]:
 
 
 def run_batch(run: Runner, probes: list[ProbeSpec], timeout: float, attempts: int,
-              pause: float = 0.5) -> list[ProbeResult]:
+              pause: float = 0.5, search: list[str] | None = None) -> list[ProbeResult]:
     """Every probe's result; those that fail are sent again, up to `attempts` rounds.
-    Each round lasts at most about `timeout` (+ 0.5 s, + starting Python), whatever answers."""
+    Each round lasts at most about `timeout` (+ 0.5 s, + starting Python), whatever answers.
+    `search`: resolve names as a pod whose resolver has these search domains would."""
     results: list[ProbeResult] = [ProbeResult(False, error="not probed", failure=Failure.OTHER)] * len(probes)
     pending = list(range(len(probes)))
     for attempt in range(attempts):
-        request = json.dumps({"timeout": timeout, "limit": ANSWER_LIMIT, "probes": [probes[i] for i in pending]})
+        request = json.dumps({"timeout": timeout, "limit": ANSWER_LIMIT, "probes": [probes[i] for i in pending],
+                              **({"search": search} if search else {})})
         output = run(["python3", "-c", _PROBE_PROGRAM, request])
         for index, answer in zip(pending, _answers(output, len(pending))):
             results[index] = _result(answer)

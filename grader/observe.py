@@ -95,12 +95,17 @@ def as_submission(live: LiveState) -> list[Manifest]:
             for number, (ref, body) in enumerate(sorted(live.objects.items()), start=1)]
 
 
-def probe_routes(cluster: Cluster, live: LiveState, probes: list[routing.Probe], timeout: float = 2.0) -> None:
-    """Sends the planned traffic and records what happened in `live.routes`."""
+def probe_routes(cluster: Cluster, live: LiveState, probes: list[routing.Probe], timeout: float = 2.0,
+                 shared: ProbePod | None = None) -> None:
+    """Sends the planned traffic and records what happened in `live.routes`: from a probe
+    pod of the namespace, or from `shared` (one pod serving a whole class, resolving
+    names as a pod of this namespace would), and from this machine."""
     inside = [p for p in probes if p.kind and p.route.source == routing.IN_CLUSTER]
     outside = [p for p in probes if p.kind and p.route.source == routing.HOST]
     results: list[ProbeResult] = []
-    if inside:
+    if inside and shared is not None:
+        results += shared.batch([p.spec for p in inside], as_if_in=live.namespace, via=cluster)
+    elif inside:
         with ProbePod(cluster, live.namespace, timeout=timeout, attempts=2) as pod:
             results += pod.batch([p.spec for p in inside])
     if outside:

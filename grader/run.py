@@ -16,6 +16,7 @@ from grader.submission import Submission
 
 if TYPE_CHECKING:  # the cluster client is imported only where a cluster is used
     from course.cluster import Cluster
+    from course.probe import ProbePod
 
 Manifests = str | Path | list[Manifest]
 
@@ -46,7 +47,8 @@ def grade_static(lab_id: str, manifests: Manifests, node_port: int = WEB_NODE_PO
 
 def grade_live(lab_id: str, namespace: str, manifests: Manifests | None = None,
                context: str | None = None, allow_disruption: bool = False,
-               cluster: Cluster | None = None, node_address: str | None = None) -> LabResult:
+               cluster: Cluster | None = None, node_address: str | None = None,
+               shared: ProbePod | None = None) -> LabResult:
     """All three layers. Without `manifests`, the namespace's own objects are the
     submission (for grading what a learner applied by hand, or a whole class)."""
     from course.cluster import Cluster
@@ -60,7 +62,7 @@ def grade_live(lab_id: str, namespace: str, manifests: Manifests | None = None,
         live.node_address = node_address
     submission = Submission(submitted if submitted is not None else observe.as_submission(live), lab.lab.services_only)
     if lab.route_plan is not None:
-        observe.probe_routes(cluster, live, lab.route_plan(live))
+        observe.probe_routes(cluster, live, lab.route_plan(live), shared=shared)
     if allow_disruption:
         observe.disrupt(cluster, live)
     return grade_observed(lab, submission, live, allow_disruption, submitted is not None)

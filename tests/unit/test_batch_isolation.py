@@ -5,6 +5,8 @@ with hostile pods on the real cluster)."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from course.errors import ClusterUnavailable
@@ -29,13 +31,14 @@ def test_one_namespace_raising_anything_costs_only_its_own_result(monkeypatch):
         "dan": TypeError("unhashable type: 'list'\nsecond line"),
     }
 
-    def grade_live(lab: str, namespace: str, manifests: object, cluster: object) -> LabResult:
+    def grade_live(lab: str, namespace: str, manifests: object, cluster: object, shared: object) -> LabResult:
         if namespace in failures:
             raise failures[namespace]
         return LabResult(lab, [CheckResult("c", "a check", 1, "visible")], namespace=namespace)
 
     monkeypatch.setattr(batch.Cluster, "connect", classmethod(lambda cls, context=None: FakeCluster()))
     monkeypatch.setattr(batch, "grade_live", grade_live)
+    monkeypatch.setattr(batch, "_class_probe_pod", lambda cluster: contextlib.nullcontext(None))
     results = batch.grade_namespaces("checkpoint-3", "course=x")
     assert list(results) == ["ann", "bob", "cat", "dan", "eve"]
     assert all(isinstance(results[ns], LabResult) for ns in ("ann", "eve"))
@@ -53,5 +56,6 @@ def test_an_interrupt_is_not_swallowed(monkeypatch):
 
     monkeypatch.setattr(batch.Cluster, "connect", classmethod(lambda cls, context=None: FakeCluster()))
     monkeypatch.setattr(batch, "grade_live", grade_live)
+    monkeypatch.setattr(batch, "_class_probe_pod", lambda cluster: contextlib.nullcontext(None))
     with pytest.raises(KeyboardInterrupt):
         batch.grade_namespaces("checkpoint-3", "course=x")

@@ -163,3 +163,23 @@ def test_a_host_run_that_overruns_fails_its_probes_with_the_cause(monkeypatch):
     results = from_host([("http", "http://a/"), ("redis", "b:1")], timeout=1, attempts=1)
     assert [r.failure for r in results] == [Failure.TIMEOUT, Failure.TIMEOUT]
     assert "did not finish" in results[0].error
+
+
+def _local_run(command: list[str]) -> str:
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, *command[1:]], capture_output=True, text=True, timeout=30).stdout
+
+
+def test_names_resolve_through_the_search_domains_first_then_as_given(server):
+    """A shared probe pod looks names up as a pod of the learner's namespace would:
+    search domains first (here they resolve nothing), then the name itself."""
+    port = server(http_answer(b"ok"))
+    search = ["no-such-namespace.svc.cluster.invalid", "cluster.invalid"]
+    by_name, by_ip, lookup = run_batch(_local_run, [("http", f"http://localhost:{port}/"),
+                                                    ("http", f"http://127.0.0.1:{port}/"), ("dns", "localhost")],
+                                       timeout=3.0, attempts=1, search=search)
+    assert by_name.ok and by_name.body == "ok" and by_ip.ok and "127.0.0.1" in lookup.addresses
+    missing = run_batch(_local_run, [("dns", "no-such-name.invalid")], timeout=3.0, attempts=1, search=search)[0]
+    assert missing.failure is Failure.NAME
