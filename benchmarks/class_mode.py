@@ -102,7 +102,8 @@ def main() -> None:
     full = sum(1 for row in rows if row.split(",")[3] == row.split(",")[4])
     print(f"({full} of {len(rows)} learners scored full marks)")
 
-    left = [p.metadata.name for p in cluster.core.list_pod_for_all_namespaces(label_selector=PROBE_LABEL).items]
+    left = [p.metadata.name for p in cluster.core.list_pod_for_all_namespaces(label_selector=PROBE_LABEL).items
+            if p.metadata.namespace.startswith(("bench", "firstapp-class")) and not p.metadata.deletion_timestamp]
     print(f"probe pods left behind: {len(left)}")
     print(f"class delete: {timed('class', '--class-dir', class_dir, 'delete'):.1f} s")
     remaining = cluster.core.list_namespace(label_selector=LEARNER_LABEL).items

@@ -149,7 +149,7 @@ def for_each_learner(learners: list[Learner], work: Callable[[Learner], str], ou
             (outcome.done if ok else outcome.problems).append(line)
 
 
-def delete(cluster: Cluster, folder: ClassFolder, wait: float = 120.0) -> Outcome:
+def delete(cluster: Cluster, folder: ClassFolder, wait: float = 300.0) -> Outcome:
     """Removes every learner's namespaces, accounts and rights, the class's policy and
     namespace, and the learners' kubeconfig files; nothing without the class's labels."""
     outcome = Outcome()
