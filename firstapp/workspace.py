@@ -162,12 +162,12 @@ class Workspace:
             self.clear()
             print(f"namespace {self.namespace} is ready, and empty")
 
-    def _wait_not_terminating(self, timeout: float = 120.0) -> None:
+    def _wait_not_terminating(self, timeout: float = 300.0) -> None:
         """A namespace an earlier `cleanup()` is still deleting takes nothing new: waits
         until it is gone, so that it can be made again."""
         deadline = time.monotonic() + timeout
         with status_line(f"namespace {self.namespace} is still being deleted by an earlier cleanup") as show:
-            while time.monotonic() < deadline:
+            while True:
                 try:
                     with self.cluster.errors(f"read namespace {self.namespace}"):
                         phase = self.cluster.core.read_namespace(self.namespace).status.phase
@@ -175,6 +175,9 @@ class Workspace:
                     return
                 if phase != "Terminating":
                     return
+                if time.monotonic() > deadline:
+                    raise ClusterUnavailable(f"namespace {self.namespace} is still being deleted after {timeout:.0f} s; "
+                                             f"see `kubectl get namespace {self.namespace} -o yaml`, then run the cell again")
                 show("waiting")
                 time.sleep(0.5)
 
@@ -602,9 +605,17 @@ class Workspace:
         for body in borrowed:
             owner = body["metadata"].pop("namespace")
             ref = f"{owner}/{body['metadata']['name']}"
-            if owner == APP_NAMESPACE or self._exists(owner):
+            if not (owner == APP_NAMESPACE or self._exists(owner)):
+                continue
+            try:
                 self._recreate(body, owner)
-                print(f"gave node port {self.place.node_port} back to Service {ref}")
+            except Invalid:  # another namespace took the port meanwhile: it is theirs now
+                holders = ", ".join(f"{s.metadata.namespace}/{s.metadata.name}" for s in self._holders(mine=False))
+                print(f"node port {self.place.node_port} is held by Service {holders or 'another'} now, so Service "
+                      f"{ref} was not re-created" + (" (`firstapp up --with-app` redeploys the sample app)"
+                                                     if owner == APP_NAMESPACE else ""))
+                continue
+            print(f"gave node port {self.place.node_port} back to Service {ref}")
         with self.cluster.errors(f"annotate namespace {self.namespace}"):
             self.cluster.core.patch_namespace(self.namespace, {"metadata": {"annotations": {BORROWED_ANNOTATION: None}}})
 
@@ -670,6 +681,10 @@ class Workspace:
             self.clear()
             print(f"namespace {self.namespace} cleared")
             return
+        # Its objects first, with a short grace period, so that the namespace goes quickly
+        # and a re-run of the lesson does not wait for it.
+        say("delete", "deployments,statefulsets,services,pods", "--all", "-n", self.namespace, "--grace-period=1")
+        self.clear()
         say("delete", "namespace", self.namespace, "--wait=false")
         self.cluster.delete_namespace(self.namespace, wait=0)
         print(f"namespace {self.namespace} deleted")
