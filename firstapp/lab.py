@@ -15,8 +15,10 @@ solved.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
+import io
 import os
 import re
 import sys
@@ -137,14 +139,17 @@ class Lab:
             print(f"working in namespace {self.namespace} (context {self.cluster.context}); "
                   f"your web answers at {self.place.url}")
 
-    def _wait_namespace_gone_if_deleting(self, timeout: float = 120.0) -> None:
-        """After `cleanup` the namespace takes a while to go; a new start waits for that."""
+    def _namespace_phase(self) -> str | None:
+        """Active, Terminating, or None: no such namespace."""
         try:
             with self.cluster.errors(f"read namespace {self.namespace}"):
-                phase = self.cluster.core.read_namespace(self.namespace).status.phase
+                return str(self.cluster.core.read_namespace(self.namespace).status.phase)
         except NotFound:
-            return
-        if phase == "Terminating":
+            return None
+
+    def _wait_namespace_gone_if_deleting(self, timeout: float = 120.0) -> None:
+        """After `cleanup` the namespace takes a while to go; a new start waits for that."""
+        if self._namespace_phase() == "Terminating":
             print(f"waiting for namespace {self.namespace} to finish being deleted...")
             self.cluster.delete_namespace(self.namespace, wait=timeout)
 
@@ -300,9 +305,24 @@ class Lab:
             return
         wants = any(isinstance(p, dict) and p.get("nodePort") == self.place.node_port
                     for b in bodies if b["kind"] == "Service" for p in (b.get("spec") or {}).get("ports") or [])
-        if wants:
-            for moved in self.cluster.release_node_port(self.place.node_port, keep_namespace=self.namespace):
-                attempt.say(f"node port {self.place.node_port} moved here from {moved} (node ports are cluster-wide)")
+        if not wants:
+            return
+        space = self._space()
+        holders = [f"{s.metadata.namespace}/{s.metadata.name}" for s in space._holders(mine=False)]
+        if holders:
+            with contextlib.redirect_stdout(io.StringIO()):  # its lines speak of a lesson; these speak of the lab
+                space.take_node_port(quiet=True)
+            for moved in holders:
+                attempt.say(f"node port {self.place.node_port} moved here from Service {moved} (node ports are "
+                            "cluster-wide); lab.cleanup() gives it back")
+
+    def _space(self) -> Any:
+        """The lessons' Workspace of this place, for lending and giving back the node port
+        (never `fresh`: it clears nothing)."""
+        from firstapp.workspace import Workspace
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            return Workspace(self.checkpoint, self.cluster, fresh=False)
 
     def _pods(self) -> list[Any]:
         with self.cluster.errors(f"list pods in namespace {self.namespace}"):
@@ -404,12 +424,18 @@ class Lab:
     def cleanup(self) -> str:
         """When done: removes the lab's objects (yours and those the lab gave); your file
         stays. On your own cluster the lab's namespace goes too."""
+        given_back = ""
+        if not self.place.in_class and self._namespace_phase() == "Active":
+            output = io.StringIO()
+            with contextlib.redirect_stdout(output):
+                self._space().give_back_node_port()
+            given_back = "".join(f"; {line}" for line in output.getvalue().splitlines() if line.startswith("gave "))
         removed = applying.prune(self.cluster, self.namespace, self.selector, keep=(), wait=0)
         removed += applying.prune(self.cluster, self.namespace, f"{LAB_LABEL}={self.checkpoint}-given", keep=(), wait=0)
         if not self.place.in_class:
             self.cluster.delete_namespace(self.namespace, wait=0)
             removed.append(f"namespace {self.namespace}")
-        return f"removed: {', '.join(removed) or 'nothing'}; your file {self.file.name} is kept"
+        return f"removed: {', '.join(removed) or 'nothing'}; your file {self.file.name} is kept{given_back}"
 
 
 _IMMUTABLE_FIELDS = {
