@@ -24,6 +24,7 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,13 +99,21 @@ class Attempt:
     replaced: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     shown: NotebookResult | Problem | None = None
+    progress: Callable[[str], None] | None = field(default=None, repr=False, compare=False)  # the editor's status line
 
     @property
     def result(self) -> LabResult | None:
         return self.shown.result if isinstance(self.shown, NotebookResult) else None
 
     def say(self, message: str) -> None:
+        """Records a message, and shows it at once where something is watching."""
         self.messages.append(message)
+        self.tell(message)
+
+    def tell(self, status: str) -> None:
+        """Shows what is happening now (not kept)."""
+        if self.progress is not None:
+            self.progress(status)
 
     def _repr_html_(self) -> str:
         import html
@@ -189,11 +198,11 @@ class Lab:
         return self._editor
 
     # -- Apply ----------------------------------------------------------------
-    def apply(self, text: str | None = None) -> Attempt:
+    def apply(self, text: str | None = None, progress: Callable[[str], None] | None = None) -> Attempt:
         """What the Apply button does: saves `text` (default: the editor's) to the file,
-        applies it and grades it."""
+        applies it and grades it; `progress` is told each step as it happens."""
         text = self.text() if text is None else text
-        attempt = Attempt()
+        attempt = Attempt(progress=progress)
         try:
             self.save(text)
         except OSError as error:
@@ -207,6 +216,7 @@ class Lab:
             return attempt
         try:
             self._apply(manifests, attempt)
+            attempt.tell("checking: reading the namespace and sending real traffic")
             attempt.shown = self._grade(manifests)
         except UnusableInput as error:
             attempt.say(f"stopped: {error}")
@@ -279,6 +289,7 @@ class Lab:
             attempt.say(f"removed {ref}: it is no longer in your file")
         attempt.applied = True
         attempt.say(f"applied to namespace {self.namespace}: {', '.join(applying.ref_of(b) for b in bodies)}")
+        attempt.tell("waiting for the pods to be ready")
         waited = self._wait_ready(bodies)
         if waited:
             attempt.say(waited)

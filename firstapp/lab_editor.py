@@ -105,7 +105,10 @@ class LabEditor(widgets.VBox):
 
     def press_apply(self) -> object:
         """What the Apply button does: the text as it is now, unsaved edits included."""
-        return self._show("applying and checking", lambda: self.lab.apply(self.value))
+        return self._show("applying and checking", lambda: self.lab.apply(self.value, progress=self._progress))
+
+    def _progress(self, status: str) -> None:
+        self.status.value = f"<i>{html.escape(status)}</i>"
 
     def _ask_reset(self) -> None:
         self.confirm.layout.display = "flex"

@@ -108,11 +108,14 @@ def test_checkpoint_1_typo_missing_kind_pod_edited_in_place_hints_and_reruns(aft
     # The fix adds api's port: Kubernetes refuses to change a running Pod, so the Pod is replaced, after saying so.
     fixed = reference("checkpoint-1")
     assert lab.file.read_text() != fixed
+    seen: list[str] = []
+    lab._editor._progress = seen.append  # the editor's status line, as it changes
     attempt = type_and_apply(lab, fixed)  # typed, never saved: Apply takes the editor's text
     assert lab.file.read_text() == fixed
     assert attempt.replaced == ["Pod/api"]
-    assert any(m.startswith("Pod/api: Kubernetes does not change a running Pod's containers") and "replaced" in m
-               for m in attempt.messages)
+    (said,) = [m for m in attempt.messages if m.startswith("Pod/api: Kubernetes does not change a running Pod's "
+                                                            "containers") and "replaced" in m]
+    assert seen.index(said) < seen.index("waiting for the pods to be ready")  # said before it was done
     assert failing(attempt) == set() and attempt.shown.summary == "visible checks: 8/8 passed"
     after = lab_objects(cluster, lab.namespace)
     assert after["Pod/web"] == before["Pod/web"] and after["Pod/api"][0] != before["Pod/api"][0]
