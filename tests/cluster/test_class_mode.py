@@ -221,3 +221,26 @@ def test_the_lab_helpers_follow_a_learners_identity(klass):
     assert learner.release_node_port(port, keep_namespace=lesson) == [f"{class_namespace(RIGHT, 'checkpoint-3')}/web"]
     with pytest.raises(Forbidden), learner.errors("list every namespace's Services"):
         learner.core.list_service_for_all_namespaces()
+
+
+def test_a_learners_lab_notebook_works_in_their_place_with_their_account(klass, tmp_path, capsys, monkeypatch):
+    """The lab helpers the notebook's buttons call, run with a learner's own kubeconfig:
+    their namespace, their node port, the given workloads applied with their rights, and
+    the grade of what they applied, routing included."""
+    from firstapp.lab import Lab, reference_text
+
+    monkeypatch.delenv("FIRSTAPP_LAB_ANSWERS", raising=False)
+    folder, _ = klass
+    port = ports(folder)[NONE]
+    lab = Lab("checkpoint-3", as_learner(folder, NONE), file=tmp_path / "services.yaml")
+    assert lab.namespace == class_namespace(NONE, "checkpoint-3")
+    assert f"your web answers at http://{_node_address()}:{port}" in capsys.readouterr().out
+    attempt = lab.apply(reference_text("checkpoint-3", node_port=port))
+    result = attempt.result
+    assert result is not None, repr(attempt)
+    assert result.namespace == lab.namespace and all(c.passed for c in result.checks), repr(attempt)
+    assert any(r.target.endswith(f":{port}/whoami") and r.source == "host" and r.matches for r in result.routes)
+
+
+def _node_address() -> str:
+    return Cluster.connect().namespace_annotations(class_namespace(NONE, "lesson-1"))["firstapp.course/node-address"]
