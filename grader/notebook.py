@@ -24,6 +24,7 @@ from grader.result import CheckResult, LabResult, Outcome
 _COLOUR = {Outcome.PASS: "#0a0", Outcome.FAIL: "#c00", Outcome.SKIP: "#888"}
 _MARK = {Outcome.PASS: "&#10004; pass", Outcome.FAIL: "&#10008; fail", Outcome.SKIP: "&ndash; not run"}
 MAX_FINDINGS_SHOWN = 5
+_LEFT_TD, _LEFT_TH = "<td style='text-align:left'>", "<th style='text-align:left'>"
 
 
 def learner_summary(result: LabResult) -> str:
@@ -87,13 +88,13 @@ class NotebookResult:
         for check in self.result.visible:
             problems = "".join(f"<li>{html.escape(p)}</li>" for p in _problems(check, self.notes.get(check.id)))
             hint, reference = self._hint_text(check)
-            advice = f"<div style='color:#555'>{html.escape(hint)}</div>" if hint else ""
+            advice = f"<div style='color:#555;text-align:left'>{html.escape(hint)}</div>" if hint else ""
             if reference:
-                advice += f"<pre style='margin:2px 0;background:#f6f6f6'>{html.escape(reference)}</pre>"
+                advice += f"<pre style='margin:2px 0;background:#f6f6f6;text-align:left'>{html.escape(reference)}</pre>"
             rows.append(
-                f"<tr><td style='color:{_COLOUR[check.outcome]};font-weight:bold;white-space:nowrap'>"
+                f"<tr><td style='color:{_COLOUR[check.outcome]};font-weight:bold;white-space:nowrap;text-align:left'>"
                 f"{_MARK[check.outcome]}</td><td>{html.escape(check.title)}<br><code>{html.escape(check.id)}</code></td>"
-                f"<td style='text-align:left'><ul style='margin:0;padding-left:1.2em'>{problems}</ul>{advice}</td></tr>")
+                f"<td><ul style='margin:0;padding-left:1.2em;text-align:left'>{problems}</ul>{advice}</td></tr>")
         where = f" in namespace {html.escape(self.result.namespace)}" if self.result.namespace else ""
         table = (f"<h4 class='firstapp-summary'>{html.escape(self.result.lab)}{where}: {html.escape(self.summary)}</h4>"
                  "<table class='firstapp-result'><tr><th>result</th><th>check</th><th>what is wrong, and a hint</th></tr>"
@@ -105,7 +106,8 @@ class NotebookResult:
                 f"<td>{html.escape(r.detail[:MAX_ECHO])}</td></tr>" for r in self.result.routes)
             table += ("<h4>Routing: expected vs observed</h4><table><tr><th></th><th>from</th><th>to</th>"
                       f"<th>expected</th><th>observed</th><th>detail</th></tr>{route_rows}</table>")
-        return printable(table)
+        # JupyterLab right-aligns table cells; a learner reads these from the left.
+        return printable(table.replace("<td>", _LEFT_TD).replace("<th>", _LEFT_TH))
 
     def __repr__(self) -> str:
         where = f" in namespace {self.result.namespace}" if self.result.namespace else ""

@@ -69,15 +69,27 @@ def test_typing_into_the_lab_editor_and_applying_without_saving_shows_the_grade(
         assert editor.get_attribute("value") == starter
         assert gutter.get_attribute("value").split("\n") == [str(n) for n in range(1, lines + 1)]
 
+        apply = browser.find_element(By.XPATH, "//button[normalize-space()='Apply']")
+        apply.click()  # the starter as it is: the db checks fail, each with its first hint
+        summary = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".firstapp-summary"))
+        assert "visible checks: 6/8 passed" in summary.text
+        table = browser.find_element(By.CSS_SELECTOR, ".firstapp-result").text
+        assert "db-image" in table and "hint 1/3" in table
+        browser.execute_script("arguments[0].scrollIntoView()", summary)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(SCREENSHOTS / "lab-checkpoint-1-starter.png"))
+
         editor.click()
         editor.send_keys(Keys.CONTROL, Keys.END)
         editor.send_keys(DB_POD)
         wait.until(lambda d: gutter.get_attribute("value").endswith(f"\n{lines + DB_POD.count(chr(10))}"))
         assert learners_file.read_text() == starter  # typed, not saved
         time.sleep(1)  # the last keystrokes reach the kernel
-        browser.find_element(By.XPATH, "//button[normalize-space()='Apply']").click()
+        apply.click()
 
-        summary = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".firstapp-summary"))
+        wait.until(lambda d: "8/8" in d.find_element(By.CSS_SELECTOR, ".firstapp-summary").text
+                   or "6/8" not in d.find_element(By.CSS_SELECTOR, ".firstapp-summary").text)
+        summary = browser.find_element(By.CSS_SELECTOR, ".firstapp-summary")
         browser.execute_script("arguments[0].scrollIntoView()", summary)
         assert "visible checks: 8/8 passed" in summary.text, browser.find_element(By.CSS_SELECTOR, ".jp-Notebook").text
         table = browser.find_element(By.CSS_SELECTOR, ".firstapp-result").text
