@@ -79,3 +79,27 @@ def test_ticking_stops_its_thread():
     with redirect_stdout(out), ticking("working", lambda: "", every=0.05):
         time.sleep(0.2)
     assert CARRIAGE_RETURN.sub("", out.getvalue()).strip() == ""
+
+
+def class_workspace(node_port: int):
+    """A lesson's Workspace as a class learner has it (no cluster needed for these parts)."""
+    from course.place import Place
+    from firstapp.workspace import Workspace
+
+    space = object.__new__(Workspace)
+    space.place = Place("ada-lesson-3", node_port, learner="ada")
+    space.namespace = space.place.namespace
+    return space
+
+
+def test_in_a_class_the_course_port_becomes_the_learners_own_and_nothing_is_taken(capsys):
+    from firstapp import design
+
+    space = class_workspace(31234)
+    services = design.services(design.COURSE_DECISION)
+    placed = space._place_node_ports(services)
+    assert [p.get("nodePort") for s in placed for p in s["spec"]["ports"]] == [31234, None, None]
+    assert services[0]["spec"]["ports"][0]["nodePort"] == 30080  # the caller's objects are left as they were
+    space.take_node_port()
+    space.give_back_node_port()  # never touches another namespace in a class
+    assert "node port 31234 is yours alone in this class: nothing to take" in capsys.readouterr().out
