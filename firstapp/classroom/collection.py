@@ -47,6 +47,13 @@ def collect(cluster: Cluster, folder: ClassFolder, lab_id: str, allow_disruption
     return outcome
 
 
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise UnusableInput(f"{path}: cannot read the weights ({error})") from error
+
+
 def _is_late(collected: dict[str, str], deadline: datetime | None) -> bool:
     if deadline is None or not collected.get("last_change"):
         return False
@@ -59,7 +66,7 @@ def grade(folder: ClassFolder, lab_id: str, weights_file: Path | None = None,
     learner `results/<id>/results.json` (Gradescope) and `feedback/<id>.md`."""
     lab = graded_lab(lab_id)
     weights_path = weights_file or (folder.weights if folder.weights.exists() else None)
-    weights = gradebook.weights_from_toml(weights_path.read_text(), str(weights_path)) if weights_path else {}
+    weights = gradebook.weights_from_toml(_read(weights_path), str(weights_path)) if weights_path else {}
     out = folder.gradebook(lab_id)
     rows, outcome = [], Outcome()
     for learner in folder.learners():

@@ -104,6 +104,10 @@ def create(cluster: Cluster, roster_file: Path, folder: ClassFolder, address: st
     outcome = Outcome(problems=problems)
     if not learners:
         raise UnusableInput(f"{roster_file}: no learner to create" + "".join(f"\n  {p}" for p in problems))
+    try:  # before the cluster is touched: a class whose kubeconfigs cannot be written is not made
+        folder.kubeconfig(learners[0].id).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UnusableInput(f"{folder.root}: cannot write the class's folder ({error.strerror})") from error
     address = address or node_address(cluster)
     cluster.apply(tenancy.class_wide(), None)
     ports = tenancy.assign_ports([learner.id for learner in learners], _recorded_ports(cluster), _taken_ports(cluster))
@@ -124,11 +128,13 @@ def create(cluster: Cluster, roster_file: Path, folder: ClassFolder, address: st
         return f"{learner.id}: node port {ports[learner.id]} at {address}, kubeconfig {path}"
 
     for_each_learner(learners, one, outcome)
-    folder.root.mkdir(parents=True, exist_ok=True)
     created = {line.split(":", 1)[0] for line in outcome.done}
     known = {learner.id: learner for learner in folder_learners(folder)}
     known.update({learner.id: learner for learner in learners if learner.id in created})
-    folder.roster.write_text(roster.to_csv(sorted(known.values(), key=lambda learner: learner.id)))
+    try:
+        folder.roster.write_text(roster.to_csv(sorted(known.values(), key=lambda learner: learner.id)))
+    except OSError as error:
+        raise UnusableInput(f"{folder.roster}: cannot record the class's roster ({error.strerror})") from error
     return outcome
 
 
@@ -144,6 +150,8 @@ def for_each_learner(learners: list[Learner], work: Callable[[Learner], str], ou
             return work(learner), True
         except UnusableInput as error:
             return f"learner {learner.id}: {error}", False
+        except OSError as error:  # the class folder: a kubeconfig or snapshot that cannot be written
+            return f"learner {learner.id}: cannot write {error.filename} ({error.strerror})", False
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         for line, ok in pool.map(guarded, learners):
             (outcome.done if ok else outcome.problems).append(line)
@@ -171,14 +179,13 @@ def delete(cluster: Cluster, folder: ClassFolder, wait: float = 300.0) -> Outcom
             pass
     for namespace in [*namespaces, CLASS_NAMESPACE]:
         cluster.delete_namespace(namespace, wait=0)
-    deadline = time.monotonic() + wait
-    while namespaces and time.monotonic() < deadline:
+    deadline, left = time.monotonic() + wait, namespaces
+    while left and time.monotonic() < deadline:
         with cluster.errors("list the class's namespaces"):
-            namespaces = [n.metadata.name for n in cluster.core.list_namespace(label_selector=learner_selector).items]
+            left = [n.metadata.name for n in cluster.core.list_namespace(label_selector=learner_selector).items]
         time.sleep(0.5)
-    if namespaces:
-        outcome.problems.append(f"{len(namespaces)} namespaces still terminating after {wait:.0f} s: "
-                                + ", ".join(namespaces[:5]))
+    if left:
+        outcome.problems.append(f"{len(left)} namespaces still terminating after {wait:.0f} s: " + ", ".join(left[:5]))
     outcome.done.append(f"deleted {len(namespaces)} learner namespaces, the accounts and the class's policy")
     kubeconfig_folder = folder.root / "kubeconfigs"
     if kubeconfig_folder.is_dir():
