@@ -244,3 +244,12 @@ def test_a_learners_lab_notebook_works_in_their_place_with_their_account(klass, 
 
 def _node_address() -> str:
     return Cluster.connect().namespace_annotations(class_namespace(NONE, "lesson-1"))["firstapp.course/node-address"]
+
+
+def test_an_unwritable_class_folder_is_refused_before_the_cluster_is_touched(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    roster = tmp_path / "roster.csv"
+    roster.write_text(f"lonely{RUN},Lonely,l@example.org\n")
+    run = firstapp("class", "--class-dir", str(tmp_path / "a-file" / "class"), "create", "--roster", str(roster))
+    assert run.returncode == 2 and "cannot write the class's folder" in run.stderr and "Traceback" not in run.stderr
+    assert Cluster.connect().namespaces(f"firstapp.learner=lonely{RUN}") == []
