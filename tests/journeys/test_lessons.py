@@ -115,8 +115,11 @@ def test_lesson_3_twice_reads_true_after_run_course(sample_app_holds_the_port):
         assert re.search(r"replaced by web-\S+ with IP", output_of(run, "space.delete_pod_and_watch"))
         # (a widget's text form is cut at 110 characters; tests/unit checks the whole preview)
         assert "Selectors and ports are left out" in output_of(run, "designer = notebook.service_designer")
-        # The sample app held the port; the lesson says so, takes it, and only then shows ClusterIP.
-        assert f"node port {WEB_NODE_PORT} was held by Service {APP_NAMESPACE}/web" in output_of(run, "space.take_node_port()")
+        # The sample app held the port (the fixture saw it answer); the lesson says who held it,
+        # takes it, and only then shows ClusterIP. (On a cluster shared with other tests, another
+        # namespace may have taken the port meanwhile: then that one is named and given it back.)
+        took = re.search(rf"node port {WEB_NODE_PORT} was held by Service (\S+)/web;", output_of(run, "space.take_node_port()"))
+        assert took, output_of(run, "space.take_node_port()")
         cluster_ip = output_of(run, "designer.apply()\nspace.from_host")
         assert re.search(rf"http://localhost:{WEB_NODE_PORT}/whoami +no answer", cluster_ip), cluster_ip
         assert re.search(r"outside the cluster -> web +blocked +blocked: no node port\n", cluster_ip), cluster_ip
@@ -136,9 +139,10 @@ def test_lesson_3_twice_reads_true_after_run_course(sample_app_holds_the_port):
         unready = output_of(run, 'space.wait_endpoints("api", ready=True)\nspace.scale')
         assert re.search(r"Service api: api-\S+ \S+ \(NOT ready\)\s*$", unready), unready
         assert re.search(r"Service api: api-\S+ \S+ \(ready\)\s*$", output_of(run, 'space.scale("db", 1')), run
-        assert f"gave node port {WEB_NODE_PORT} back to Service {APP_NAMESPACE}/web" in output_of(run, "space.cleanup()")
-        assert sample_app.wait_answering(timeout=30).get("ok")
-        assert answering_namespace(cluster) == APP_NAMESPACE
+        assert f"gave node port {WEB_NODE_PORT} back to Service {took[1]}/web" in output_of(run, "space.cleanup()")
+        if took[1] == APP_NAMESPACE:
+            assert sample_app.wait_answering(timeout=30).get("ok")
+            assert answering_namespace(cluster) == APP_NAMESPACE
 
 
 def test_a_host_answer_names_the_namespace_that_answered(sample_app_holds_the_port, capsys):
