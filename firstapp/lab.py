@@ -48,6 +48,7 @@ from grader.result import LabResult
 LAB_LABEL = "firstapp.course/lab"
 STARTERS = "labs/.starters"  # the pristine starter of each lab, which Reset puts back
 READY_TIMEOUT = 120.0
+DNS_CACHE_SECONDS = 30  # CoreDNS's `cache 30` (kind's and the local provider's): a replaced Service's old address lingers
 STUCK_GRACE = 3.0  # seconds a pod may look stuck before Apply stops waiting for it (a retry may be under way)
 STUCK_REASONS = ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName", "CrashLoopBackOff",
                  "CreateContainerConfigError", "CreateContainerError")
@@ -293,6 +294,11 @@ class Lab:
         waited = self._wait_ready(bodies)
         if waited:
             attempt.say(waited)
+        services = [ref for ref in attempt.replaced if ref.startswith("Service/")]
+        if services:
+            attempt.say(f"waiting {DNS_CACHE_SECONDS} s before checking: the cluster's DNS keeps a name's answer that "
+                        f"long, so {', '.join(services)} may still resolve to the old address until then")
+            time.sleep(DNS_CACHE_SECONDS)
 
     def _ensure_given(self, written: set[str], attempt: Attempt) -> None:
         """The workloads a Services-only lab gives, applied if missing (labelled apart,

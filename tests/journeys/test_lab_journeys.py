@@ -213,7 +213,8 @@ def test_checkpoint_3_wrong_selector_takes_the_node_port_from_the_sample_app_the
         assert f"/{total}" not in text.split("\n", 1)[0]  # no total that includes hidden checks
 
         fixed = reference("checkpoint-3", services_only=True)
-        wrong = fixed.replace("selector: {app: web}", "selector: {app: wbe}")
+        # A wrong selector (and db not yet headless).
+        wrong = fixed.replace("selector: {app: web}", "selector: {app: wbe}").replace("  clusterIP: None\n", "")
         attempt = type_and_apply(lab, wrong)
         # The sample app's (or, on a cluster shared with a lesson running, whoever's) web held the port.
         moved = [m for m in attempt.messages if m.startswith(f"node port {WEB_NODE_PORT} moved here from Service ")]
@@ -224,7 +225,11 @@ def test_checkpoint_3_wrong_selector_takes_the_node_port_from_the_sample_app_the
         (finding,) = next(c for c in attempt.result.checks if c.id == "web-service-selector").findings
         assert finding.where.endswith(f"line {selector_line}") and finding.path == "spec.selector"
 
+        # The fix; making db headless changes its clusterIP, which Kubernetes never changes: replaced.
         attempt = type_and_apply(lab, fixed)
+        assert attempt.replaced == ["Service/db"]
+        assert any(m.startswith("Service/db: Kubernetes does not change a Service's clusterIP") for m in attempt.messages)
+        assert any(m.startswith("waiting 30 s before checking: the cluster's DNS") for m in attempt.messages)
         assert failing(attempt) == set(), repr(attempt)
         assert attempt.shown.summary.startswith(f"visible checks: {len(attempt.result.visible)}/")
         assert f"gave node port {WEB_NODE_PORT} back to Service {holder}" in lab.cleanup()
