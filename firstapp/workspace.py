@@ -642,6 +642,9 @@ class Workspace:
     # -- changing -------------------------------------------------------------
     def scale(self, name: str, replicas: int, kind: str = "Deployment") -> None:
         """Sets the replicas of a Deployment (or StatefulSet) and waits for exactly that many."""
+        if kind not in WORKLOAD_KINDS or not isinstance(replicas, int) or replicas < 0:
+            raise Invalid(f"scale {kind}/{name}", 422, f"the lessons scale a {' or '.join(WORKLOAD_KINDS)} "
+                                                       "to a whole number of replicas, 0 or more")
         say("scale", "-n", self.namespace, f"{kind.lower()}/{name}", f"--replicas={replicas}")
         patch = self.cluster.apps.patch_namespaced_deployment_scale if kind == "Deployment" \
             else self.cluster.apps.patch_namespaced_stateful_set_scale

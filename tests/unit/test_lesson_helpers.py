@@ -103,3 +103,9 @@ def test_in_a_class_the_course_port_becomes_the_learners_own_and_nothing_is_take
     space.take_node_port()
     space.give_back_node_port()  # never touches another namespace in a class
     assert "node port 31234 is yours alone in this class: nothing to take" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kind, replicas", [("Pod", 1), ("Deployment", -1), ("Deployment", "3")])
+def test_scaling_what_cannot_be_scaled_is_one_clear_message(kind, replicas):
+    with pytest.raises(UnusableInput, match="whole number of replicas"):
+        class_workspace(31234).scale("api", replicas, kind=kind)
