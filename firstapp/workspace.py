@@ -5,8 +5,8 @@ equivalent. Everything goes through `course.cluster.Cluster`.
 
 A lesson's place comes from `course.place.locate`: alone, namespace `lesson-N` and
 node port 30080; in a class, `<learner>-lesson-N` and the learner's own node port,
-where the namespace is the instructor's (never created or deleted here) and no other
-namespace's node port is ever taken. Re-running any cell is safe: a new `Workspace`
+where the namespace is the instructor's (never created or deleted here) and the port is
+taken only from the learner's own other namespaces, never anyone else's. Re-running any cell is safe: a new `Workspace`
 clears what an earlier run left, and deleting what is already gone is no error."""
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ from course.cluster import Cluster, pod_is_ready
 from course.errors import ApiError, ClusterUnavailable, Forbidden, Invalid, NotFound
 from course.model import APP_NAMESPACE, PROBE_IMAGE, TIERS, WEB_NODE_PORT
 from course.paths import course_home
-from course.place import WORKSPACES, Place, locate
+from course.place import WORKSPACES, Place, class_namespace, locate
 from course.probe import PROBE_LABEL, ProbePod
 
 BORROWED_ANNOTATION = "firstapp.course/borrowed-services"  # Services this lesson took a node port from
+_BORROWED_IN_CLASS: dict[str, list[dict[str, Any]]] = {}  # the same, for a class learner's namespace
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 
 
@@ -240,15 +241,13 @@ class Workspace:
                  if isinstance(p, dict) and p.get("nodePort") == WEB_NODE_PORT]
         if not ports:
             return objects
-        if self.place.in_class:
-            if self.place.node_port != WEB_NODE_PORT:
-                objects = json.loads(json.dumps(objects))
-                for o in objects:
-                    for p in (o.get("spec") or {}).get("ports") or []:
-                        if isinstance(p, dict) and p.get("nodePort") == WEB_NODE_PORT:
-                            p["nodePort"] = self.place.node_port
-                print(f"(node port {WEB_NODE_PORT} is yours as {self.place.node_port} in this class)")
-            return objects
+        if self.place.in_class and self.place.node_port != WEB_NODE_PORT:
+            objects = json.loads(json.dumps(objects))
+            for o in objects:
+                for p in (o.get("spec") or {}).get("ports") or []:
+                    if isinstance(p, dict) and p.get("nodePort") == WEB_NODE_PORT:
+                        p["nodePort"] = self.place.node_port
+            print(f"(node port {WEB_NODE_PORT} is yours as {self.place.node_port} in this class)")
         self.take_node_port(quiet=True)
         return objects
 
@@ -548,34 +547,40 @@ class Workspace:
 
     # -- the node port ----------------------------------------------------------
     def _holders(self, mine: bool) -> list[Any]:
-        with self.cluster.errors(f"list the Services holding node port {self.place.node_port}"):
-            services = self.cluster.core.list_service_for_all_namespaces().items
+        """The Services holding this learner's node port: in this namespace (`mine`), or
+        elsewhere; in a class, elsewhere means the learner's own other namespaces only."""
+        if mine or not self.place.in_class:
+            with self.cluster.errors(f"list the Services holding node port {self.place.node_port}"):
+                services = (self.cluster.core.list_namespaced_service(self.namespace).items if mine
+                            else self.cluster.core.list_service_for_all_namespaces().items)
+        else:
+            services = []
+            for workspace in WORKSPACES:
+                namespace = class_namespace(self.place.learner or "", workspace)
+                if namespace == self.namespace:
+                    continue
+                try:
+                    with self.cluster.errors(f"list the Services of namespace {namespace}"):
+                        services += self.cluster.core.list_namespaced_service(namespace).items
+                except (NotFound, Forbidden):
+                    continue
         return [s for s in services if (s.metadata.namespace == self.namespace) == mine
                 and any(p.node_port == self.place.node_port for p in s.spec.ports or [])]
 
     def take_node_port(self, quiet: bool = False) -> None:
         """Node ports are cluster-wide: this learner's port answers for one namespace at a
-        time. Alone, takes it from the Services of other namespaces that hold it (the
-        sample app's, after `./run-course`), remembering them for `give_back_node_port`,
-        and waits until the port no longer reaches their pods. In a class the port is the
-        learner's own: nothing to take."""
+        time. Takes it from the Services that hold it elsewhere (alone: any namespace, such
+        as the sample app's after `./run-course`; in a class: only the learner's own other
+        namespaces, such as their checkpoint 3), remembering them for `give_back_node_port`,
+        and waits until the port no longer reaches their pods."""
         port = self.place.node_port
-        if self.place.in_class:
-            if not quiet:
-                print(f"node port {port} is yours alone in this class: nothing to take")
-            return
         holders = self._holders(mine=False)
         if not holders:
             if not quiet:
-                print(f"node port {port} is free: no other namespace answers on it")
+                print(f"node port {port} is yours alone in this class: no other namespace of yours holds it"
+                      if self.place.in_class else f"node port {port} is free: no other namespace answers on it")
             return
-        with self.cluster.errors(f"read namespace {self.namespace}"):
-            annotations = self.cluster.core.read_namespace(self.namespace).metadata.annotations or {}
-        borrowed = json.loads(annotations.get(BORROWED_ANNOTATION) or "[]")
-        borrowed += [_trimmed_service(s) for s in holders]
-        with self.cluster.errors(f"annotate namespace {self.namespace}"):
-            self.cluster.core.patch_namespace(self.namespace, {"metadata": {"annotations": {
-                BORROWED_ANNOTATION: json.dumps(borrowed)}}})
+        self._remember([_trimmed_service(s) for s in holders])
         for service in holders:
             ref = f"{service.metadata.namespace}/{service.metadata.name}"
             print(f"$ kubectl delete service -n {service.metadata.namespace} {service.metadata.name}")
@@ -590,14 +595,7 @@ class Workspace:
     def give_back_node_port(self) -> None:
         """Re-creates the Services `take_node_port` took the port from (after removing this
         namespace's own holders of the port)."""
-        if self.place.in_class:
-            return
-        try:
-            with self.cluster.errors(f"read namespace {self.namespace}"):
-                annotations = self.cluster.core.read_namespace(self.namespace).metadata.annotations or {}
-        except NotFound:
-            return
-        borrowed = json.loads(annotations.get(BORROWED_ANNOTATION) or "[]")
+        borrowed = self._remembered()
         if not borrowed:
             return
         for service in self._holders(mine=True):
@@ -605,7 +603,7 @@ class Workspace:
         for body in borrowed:
             owner = body["metadata"].pop("namespace")
             ref = f"{owner}/{body['metadata']['name']}"
-            if not (owner == APP_NAMESPACE or self._exists(owner)):
+            if not (owner == APP_NAMESPACE or self.place.in_class or self._exists(owner)):
                 continue
             try:
                 self._recreate(body, owner)
@@ -616,6 +614,34 @@ class Workspace:
                                                      if owner == APP_NAMESPACE else ""))
                 continue
             print(f"gave node port {self.place.node_port} back to Service {ref}")
+        self._forget()
+
+    # Alone, what was taken is remembered on the lesson's namespace (it outlives the kernel);
+    # in a class the namespace is the instructor's, so it is remembered in this kernel.
+    def _remember(self, services: list[dict[str, Any]]) -> None:
+        borrowed = self._remembered() + services
+        if self.place.in_class:
+            _BORROWED_IN_CLASS[self.namespace] = borrowed
+            return
+        with self.cluster.errors(f"annotate namespace {self.namespace}"):
+            self.cluster.core.patch_namespace(self.namespace, {"metadata": {"annotations": {
+                BORROWED_ANNOTATION: json.dumps(borrowed)}}})
+
+    def _remembered(self) -> list[dict[str, Any]]:
+        if self.place.in_class:
+            return list(_BORROWED_IN_CLASS.get(self.namespace, []))
+        try:
+            with self.cluster.errors(f"read namespace {self.namespace}"):
+                annotations = self.cluster.core.read_namespace(self.namespace).metadata.annotations or {}
+        except NotFound:
+            return []
+        borrowed: list[dict[str, Any]] = json.loads(annotations.get(BORROWED_ANNOTATION) or "[]")
+        return borrowed
+
+    def _forget(self) -> None:
+        if self.place.in_class:
+            _BORROWED_IN_CLASS.pop(self.namespace, None)
+            return
         with self.cluster.errors(f"annotate namespace {self.namespace}"):
             self.cluster.core.patch_namespace(self.namespace, {"metadata": {"annotations": {BORROWED_ANNOTATION: None}}})
 
