@@ -162,6 +162,9 @@ class Lab:
         if self._namespace_phase() == "Terminating":
             print(f"waiting for namespace {self.namespace} to finish being deleted...")
             self.cluster.delete_namespace(self.namespace, wait=timeout)
+            if self._namespace_phase() == "Terminating":  # what is applied there now would be deleted with it
+                raise UnusableInput(f"namespace {self.namespace} is still being deleted after {timeout:.0f} s; run "
+                                    f"this cell again in a minute (`kubectl get namespace {self.namespace}`)")
 
     @property
     def namespace(self) -> str:
