@@ -613,13 +613,19 @@ class Workspace:
                       f"{ref} was not re-created" + (" (`firstapp up --with-app` redeploys the sample app)"
                                                      if owner == APP_NAMESPACE else ""))
                 continue
+            except ApiError as error:  # its namespace is being deleted, or is no longer the learner's
+                print(f"Service {ref} was not re-created: {error}")
+                continue
             print(f"gave node port {self.place.node_port} back to Service {ref}")
         self._forget()
 
     # Alone, what was taken is remembered on the lesson's namespace (it outlives the kernel);
     # in a class the namespace is the instructor's, so it is remembered in this kernel.
     def _remember(self, services: list[dict[str, Any]]) -> None:
-        borrowed = self._remembered() + services
+        def key(body: dict[str, Any]) -> tuple[str, str]:
+            return body["metadata"].get("namespace", ""), body["metadata"]["name"]
+        latest = {key(b): b for b in services}
+        borrowed = [b for b in self._remembered() if key(b) not in latest] + services
         if self.place.in_class:
             _BORROWED_IN_CLASS[self.namespace] = borrowed
             return
