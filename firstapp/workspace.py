@@ -374,7 +374,7 @@ class Workspace:
         print(f"Service {service}: " + (", ".join(f"{pod} {ip} ({'ready' if ok else 'NOT ready'})"
                                                    for pod, ip, ok in rows) or "no endpoints"))
 
-    def wait_endpoints(self, service: str, ready: bool, timeout: float = 60.0) -> None:
+    def wait_endpoints(self, service: str, ready: bool, timeout: float = 120.0) -> None:
         """Waits until the Service has a ready endpoint (`ready=True`) or none (`False`),
         as the EndpointSlice controller reports it, then shows its endpoints."""
         say("get", "endpointslices", "-n", self.namespace, "-l", f"kubernetes.io/service-name={service}", "--watch")
