@@ -82,33 +82,6 @@ def test_reset_asks_first_and_says_how(tmp_path):
     assert "lab.reset(confirm=True)" in message and not lab.file.exists()
 
 
-class ClassLearnersCluster:
-    """What a class learner's account may do, as far as a lab's start and its node port
-    go: say who it is and read its namespace's annotations. Anything else a lab might
-    do to other namespaces fails the test."""
-
-    context = "learner-ada"
-
-    def whoami(self) -> str:
-        return "system:serviceaccount:firstapp-class:learner-ada"
-
-    def namespace_annotations(self, namespace: str) -> dict[str, str]:
-        assert namespace == "ada-checkpoint-3"
-        return {"firstapp.course/node-port": "30123", "firstapp.course/node-address": "10.0.0.5"}
-
-    def __getattr__(self, name: str):
-        raise AssertionError(f"a class learner's lab called Cluster.{name}")
-
-
-def test_a_class_learner_works_in_their_namespace_on_their_port_and_takes_nothing(tmp_path, capsys):
-    lab = lab_module.Lab("checkpoint-3", ClassLearnersCluster(), file=tmp_path / "services.yaml")
-    assert lab.namespace == "ada-checkpoint-3" and lab.place.node_port == 30123
-    assert "your web answers at http://10.0.0.5:30123" in capsys.readouterr().out
-    attempt = lab_module.Attempt()
-    lab._take_node_port([{"kind": "Service", "spec": {"ports": [{"nodePort": 30123}]}}], attempt)
-    assert attempt.messages == []  # no release_node_port, which deletes other namespaces' Services
-
-
 def test_apply_messages_keep_their_layout_in_the_notebook():
     attempt = lab_module.Attempt(messages=["not applied: p.yaml: YAML syntax error at line 2, column 3", "     2 | a: <b>",
                                            "           ^"])
