@@ -253,3 +253,23 @@ def test_an_unwritable_class_folder_is_refused_before_the_cluster_is_touched(tmp
     run = firstapp("class", "--class-dir", str(tmp_path / "a-file" / "class"), "create", "--roster", str(roster))
     assert run.returncode == 2 and "cannot write the class's folder" in run.stderr and "Traceback" not in run.stderr
     assert Cluster.connect().namespaces(f"firstapp.learner=lonely{RUN}") == []
+
+
+def test_a_learners_lesson_moves_their_node_port_among_their_own_namespaces_only(klass):
+    """Lesson 3 opens web on a node port while the learner's checkpoint-3 web may hold
+    it: the port moves between the learner's own namespaces, never anyone else's."""
+    from firstapp.workspace import Workspace
+
+    folder, _ = klass
+    learner = as_learner(folder, RIGHT)
+    lab_namespace = class_namespace(RIGHT, "checkpoint-3")
+    learner.apply([d for d in reference_with_port(ports(folder)[RIGHT]) if d["kind"] == "Service"], lab_namespace)
+    space = Workspace("lesson-3", learner)
+    web = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+           "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [{"port": 8080, "nodePort": 30080}]}}
+    space.apply([web], wait=False)
+    opened = learner.core.read_namespaced_service("web", space.namespace)
+    assert opened.spec.ports[0].node_port == ports(folder)[RIGHT]
+    with pytest.raises(NotFound), learner.errors("read the lab's web Service"):  # the port moved from there
+        learner.core.read_namespaced_service("web", lab_namespace)
+    space.cleanup()
