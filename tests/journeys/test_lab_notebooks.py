@@ -5,50 +5,27 @@ port 30080 again."""
 
 from __future__ import annotations
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from course.model import APP_NAMESPACE
 from firstapp import sample_app
 from tests.conftest import REPO
+from tests.journeys.notebook_outputs import run_twice
 
 pytestmark = [pytest.mark.journey, pytest.mark.cluster]
-
-
-def outputs_text(cell) -> str:
-    parts = []
-    for output in cell.get("outputs", []):
-        if output.output_type == "stream":
-            parts.append(output.text)
-        elif output.output_type in ("display_data", "execute_result"):
-            parts.append(output.data.get("text/plain", ""))
-        elif output.output_type == "error":
-            parts.append(f"{output.ename}: {output.evalue}")
-    return "".join(parts)
 
 
 @pytest.mark.parametrize("lab_id", ["checkpoint-1", "checkpoint-2", "checkpoint-3"])
 def test_a_lab_notebook_runs_twice_in_one_kernel(lab_id, cluster, monkeypatch):
     monkeypatch.setenv("FIRSTAPP_LAB_ANSWERS", "reference")
     sample_app.deploy(cluster, APP_NAMESPACE)  # as after ./run-course
-    path = REPO / "labs" / f"{lab_id}.ipynb"
-    book = nbformat.read(path, as_version=4)
-    client = NotebookClient(book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-    with client.setup_kernel():
-        for run in (1, 2):
-            texts = {}
-            for index, cell in enumerate(book.cells):
-                if cell.cell_type == "code":
-                    cell.outputs = []
-                    client.execute_cell(cell, index)
-                    texts[cell.source] = outputs_text(cell)
-            applied = texts["lab.apply()"]
-            assert "Error" not in applied and "Traceback" not in applied, applied
-            summary = next(line for line in applied.splitlines() if "visible checks:" in line)
-            passed, total = summary.split("visible checks: ")[1].split(" passed")[0].split("/")
-            assert passed == total, f"run {run}: {summary}"
-            assert "your file" in texts["lab.cleanup()"]
+    for run, texts in enumerate(run_twice(REPO / "labs" / f"{lab_id}.ipynb"), start=1):
+        applied = texts["lab.apply()"]
+        assert "Error" not in applied and "Traceback" not in applied, applied
+        summary = next(line for line in applied.splitlines() if "visible checks:" in line)
+        passed, total = summary.split("visible checks: ")[1].split(" passed")[0].split("/")
+        assert passed == total, f"run {run}: {summary}"
+        assert "your file" in texts["lab.cleanup()"]
     if lab_id == "checkpoint-3":
         assert "gave node port 30080 back" in texts["lab.cleanup()"]
         assert sample_app.wait_answering(timeout=60).get("ok")

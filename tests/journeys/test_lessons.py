@@ -10,19 +10,16 @@ import json
 import re
 import urllib.request
 import uuid
-from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from course.model import APP_NAMESPACE, APP_URL, WEB_NODE_PORT
 from firstapp import sample_app
 from tests.conftest import REPO
+from tests.journeys.notebook_outputs import run_twice
 
 pytestmark = pytest.mark.journey
 LESSONS = REPO / "lessons"
-CARRIAGE_RETURN = re.compile(r"^.*\r(?=[^\n])", re.MULTILINE)  # a status line rewritten in place: keep the last
 
 
 @pytest.fixture
@@ -41,37 +38,6 @@ def answering_namespace(cluster) -> str | None:
         ip = json.load(response)["ip"]
     pods = cluster.core.list_pod_for_all_namespaces(field_selector=f"status.podIP={ip}").items
     return pods[0].metadata.namespace if pods else None
-
-
-def cell_text(cell) -> str:
-    """What a learner sees of a cell's output, as text (status lines as they end)."""
-    parts = []
-    for output in cell.get("outputs", []):
-        if output.output_type == "stream":
-            parts.append(output.text)
-        elif output.output_type in ("display_data", "execute_result"):
-            parts.append(output.data.get("text/plain", ""))
-        elif output.output_type == "error":
-            parts.append(f"{output.ename}: {output.evalue}")
-    return CARRIAGE_RETURN.sub("", "".join(parts))
-
-
-def run_twice(path: Path) -> list[dict[str, str]]:
-    """Runs every code cell of the notebook top to bottom, twice, in one kernel; returns,
-    per run, each cell's source -> its output text. A cell that raises fails the test."""
-    book = nbformat.read(path, as_version=4)
-    client = NotebookClient(book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-    runs = []
-    with client.setup_kernel():
-        for _ in range(2):
-            seen = {}
-            for index, cell in enumerate(book.cells):
-                if cell.cell_type == "code":
-                    cell.outputs = []
-                    client.execute_cell(cell, index)
-                    seen[cell.source] = cell_text(cell)
-            runs.append(seen)
-    return runs
 
 
 def output_of(run: dict[str, str], start: str) -> str:
