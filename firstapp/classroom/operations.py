@@ -129,17 +129,13 @@ def create(cluster: Cluster, roster_file: Path, folder: ClassFolder, address: st
 
     for_each_learner(learners, one, outcome)
     created = {line.split(":", 1)[0] for line in outcome.done}
-    known = {learner.id: learner for learner in folder_learners(folder)}
+    known = {learner.id: learner for learner in (folder.learners() if folder.roster.exists() else [])}
     known.update({learner.id: learner for learner in learners if learner.id in created})
     try:
         folder.roster.write_text(roster.to_csv(sorted(known.values(), key=lambda learner: learner.id)))
     except OSError as error:
         raise UnusableInput(f"{folder.roster}: cannot record the class's roster ({error.strerror})") from error
     return outcome
-
-
-def folder_learners(folder: ClassFolder) -> list[Learner]:
-    return folder.learners() if folder.roster.exists() else []
 
 
 def for_each_learner(learners: list[Learner], work: Callable[[Learner], str], outcome: Outcome) -> None:
