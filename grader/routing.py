@@ -145,11 +145,11 @@ def _record_http(probe: Probe, result: ProbeResult, live: LiveState) -> None:
         route.observed, route.detail = Reach.WRONG_TIER, f"HTTP {result.status}, from no pod of namespace {live.namespace}"
         return
     if pod is None:
-        name, ip = _claimed(who)
-        if name is None or ip is None:
+        if who is None:
             route.observed = Reach.WRONG_TIER
             route.detail = f"HTTP {result.status}, not a /whoami answer (no pod name and IP): {shown(result.body, SHOWN_TEXT)}"
             return
+        name, ip = who
         pod = next((p for p in live.pods if p.name == name and p.ip == ip), None)
         if pod is None:
             holder = next((p for p in live.pods if p.ip == ip), None)
@@ -250,27 +250,26 @@ def _direct(probe: Probe, live: LiveState) -> bool:
     return ip is not None and any(p.ip == ip for p in live.pods)
 
 
-def _claimed(who: dict[str, Any] | None) -> tuple[str | None, str | None]:
-    """The pod name and IP a /whoami answer claims, when they have the right shape."""
-    if who is None:
-        return None, None
-    name, ip = who.get("pod"), who.get("ip")
-    return (name if isinstance(name, str) and 0 < len(name) <= 253 else None), (ip if is_ip(ip) else None)
-
-
 MAX_JSON_DEPTH = 32
 
 
-def _whoami(body: str) -> dict[str, Any] | None:
-    """A pod's /whoami answer, or None when it is not a JSON object (or nests too deep
-    to be one: the body is parsed only after its depth is counted)."""
+def _whoami(body: str) -> tuple[str, str] | None:
+    """The pod name and IP a /whoami answer claims, or None when the body is not one: not
+    a JSON object with a pod name and an IP address of the right shape (`{"pod": ["x"]}`
+    is not), or nested too deep to be one (the body is parsed only after its depth is
+    counted)."""
     if len(body) > SHOWN_BODY or _depth(body) > MAX_JSON_DEPTH:
         return None
     try:
         answer = json.loads(body)
     except (ValueError, RecursionError):
         return None
-    return answer if isinstance(answer, dict) else None
+    if not isinstance(answer, dict):
+        return None
+    name, ip = answer.get("pod"), answer.get("ip")
+    if isinstance(name, str) and 0 < len(name) <= 253 and is_ip(ip):
+        return name, ip
+    return None
 
 
 def _depth(text: str) -> int:

@@ -54,9 +54,13 @@ while True:
 
 def pod(name: str, labels: dict[str, str], image: str = "firstapp/api:1.0", mode: str | None = None,
         port: tuple[str, int] = ("http", 8080)) -> dict:
-    """A bare pod; with `mode`, running the hostile server instead of the image's own."""
+    """A bare pod; with `mode`, running the hostile server instead of the image's own.
+    Ready once its port accepts connections: a pod without a readiness probe is Ready as
+    soon as it starts, before a cold Python has bound the port, and the first probes then
+    meet a refusal instead of the hostile answer under test."""
     container: dict = {"name": "main", "image": image, "imagePullPolicy": "IfNotPresent",
-                       "ports": [{"name": port[0], "containerPort": port[1], "protocol": "TCP"}]}
+                       "ports": [{"name": port[0], "containerPort": port[1], "protocol": "TCP"}],
+                       "readinessProbe": {"tcpSocket": {"port": port[1]}, "periodSeconds": 1}}
     if mode:
         container.update(command=["python3", "-c", HOSTILE_SERVER], env=[{"name": "MODE", "value": mode}])
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels},
@@ -119,7 +123,8 @@ def test_a_class_batch_reports_everyone_despite_garbage_and_a_trickle(cluster, t
         def api_routes(namespace: str, source: str = "probe pod") -> list[dict]:
             return [r for r in report[namespace]["routes"] if r["tier"] == "api" and r["from"] == source]
 
-        assert api_routes(garbage) and all(r["observed"] == "wrong tier" for r in api_routes(garbage))
+        seen = [(r["to"], r["observed"], r["detail"]) for r in api_routes(garbage)]
+        assert seen and all(observed == "wrong tier" for _, observed, _ in seen), seen
         assert all("not a /whoami answer" in r["detail"] for r in api_routes(garbage)), api_routes(garbage)
         assert len({r["detail"].rsplit(":", 1)[-1] for r in api_routes(garbage)}) > 1  # several kinds of garbage
         assert api_routes(trickle) and all(r["observed"] == "bad answer" and "SlowAnswer" in r["detail"]

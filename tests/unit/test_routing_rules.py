@@ -128,6 +128,15 @@ def test_record_survives_any_body_and_never_allows_it(body):
     assert "selector" in routing.diagnose(probe.route, live)
 
 
+@pytest.mark.parametrize("body", ['{"pod": ["x"]}', "null", '{"tier": "api"}', '{"pod": "api-1", "ip": 7}'])
+def test_garbage_from_the_tiers_own_pod_at_its_own_ip_is_not_a_whoami_answer(body):
+    """The connection reached api-1's IP, so the pod is known; its answer still has to be one."""
+    live = state()
+    probe = http_probe(f"http://{IPS['api-1']}:8080/whoami (pod api-1)")
+    routing.record([probe], [ProbeResult(True, 200, body, peer=IPS["api-1"])], live)
+    assert probe.route.observed is Reach.WRONG_TIER and "from pod api-1, not a /whoami answer" in probe.route.detail
+
+
 def test_record_survives_deep_json_in_a_thread_with_a_small_stack():
     import threading
 
