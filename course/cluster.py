@@ -98,6 +98,10 @@ class Cluster:
     def discovery(self) -> client.DiscoveryV1Api:
         return client.DiscoveryV1Api(self.api)
 
+    @property
+    def networking(self) -> client.NetworkingV1Api:
+        return client.NetworkingV1Api(self.api)
+
     @functools.cached_property
     def _dynamic(self) -> dynamic.DynamicClient:
         return dynamic.DynamicClient(self.api)

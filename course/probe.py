@@ -25,14 +25,18 @@ def search_domains(namespace: str) -> list[str]:
 class ProbePod:
     """`with ProbePod(cluster, namespace) as probe: probe.http("http://api:8080/whoami")`"""
 
-    def __init__(self, cluster: Cluster, namespace: str, timeout: float = 2.0, attempts: int = 3) -> None:
+    def __init__(self, cluster: Cluster, namespace: str, timeout: float = 2.0, attempts: int = 3,
+                 labels: dict[str, str] | None = None) -> None:
+        """`labels`: more labels for the pod, so that NetworkPolicies can select it as a
+        client (never a tier's `app` label: the pod would join that tier's Service)."""
         self.cluster, self.namespace = cluster, namespace
+        self.labels = {**(labels or {}), PROBE_LABEL: "true"}
         self.timeout, self.attempts = timeout, attempts
         self.name = f"firstapp-probe-{uuid.uuid4().hex[:6]}"
 
     def __enter__(self) -> ProbePod:
         pod = client.V1Pod(
-            metadata=client.V1ObjectMeta(name=self.name, labels={PROBE_LABEL: "true"}),
+            metadata=client.V1ObjectMeta(name=self.name, labels=self.labels),
             spec=client.V1PodSpec(
                 restart_policy="Never", termination_grace_period_seconds=0,
                 automount_service_account_token=False,

@@ -14,7 +14,7 @@ from course.paths import course_home
 from firstapp.providers.base import ProviderUnavailable, run_streamed, step
 
 COMPONENTS = ("containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
-              "kubelet", "kube-proxy")
+              "kubelet", "kube-proxy", "kube-router")
 HEALTH = {
     "etcd": "http://127.0.0.1:2381/health",
     "kube-apiserver": "https://127.0.0.1:6443/readyz",
@@ -22,6 +22,7 @@ HEALTH = {
     "kube-scheduler": "https://127.0.0.1:10259/healthz",
     "kubelet": "http://127.0.0.1:10248/healthz",
     "kube-proxy": "http://127.0.0.1:10256/healthz",
+    "kube-router": "http://127.0.0.1:20244/healthz",  # the NetworkPolicy enforcer
 }
 RUN_DIR = Path("/run/k8s-first-app")
 CONTAINERD_SOCKET = RUN_DIR / "containerd.sock"

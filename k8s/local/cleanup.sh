@@ -8,7 +8,9 @@
 #     (netns_mounts_under_state_dir), never in /run/netns;
 #   - kube-proxy's rules (its own --cleanup, when our kube-proxy ran), then the rules
 #     and chains that are ours (iptables-ours.py: our CNI network's comment, our bridge,
-#     our pod and Service CIDRs, chains named after our sandboxes, the kubelet's chains);
+#     our pod and Service CIDRs, chains named after our sandboxes, the kubelet's chains,
+#     and, when our kube-router ran, its KUBE-ROUTER-*, KUBE-NWPLCY-*, KUBE-POD-FW-*
+#     chains), then kube-router's ipsets (KUBE-SRC-*, KUBE-DST-*);
 #   - the bridge firstapp0, the cached CNI results of our pods (/var/lib/cni/results/
 #     firstapp-* and cni-loopback-<our sandbox>-*), our IP allocations, pid files;
 #   - route_localnet, set back to what it was before up.sh (see below).
@@ -97,8 +99,22 @@ if [ -f "$RUN/kube-proxy.pid" ] && [ -x "$BIN/kube-proxy" ]; then
     problem "kube-proxy --cleanup failed; its output is at the end of $LOGS/kube-proxy.log"
   fi
 fi
-if ! output=$(python3 "$here/iptables-ours.py" "$BRIDGE" "$CNI_NETWORK" "$POD_CIDR,$SERVICE_CIDR" "${sandboxes[@]}" 2>&1); then
+# kube-router's chains and ipsets, when our kube-router ran since the last cleanup (its pid
+# file says so; another kube-router on this machine, k3s's say, keeps its own). Its own
+# --cleanup-config cannot be used: it panics on a kernel without IPVS.
+kube_router_chains=()
+if [ -f "$RUN/kube-router.pid" ]; then
+  kube_router_chains=(--chain-prefix KUBE-ROUTER- --chain-prefix KUBE-NWPLCY- --chain-prefix KUBE-POD-FW-)
+fi
+if ! output=$(python3 "$here/iptables-ours.py" "${kube_router_chains[@]}" \
+                "$BRIDGE" "$CNI_NETWORK" "$POD_CIDR,$SERVICE_CIDR" "${sandboxes[@]}" 2>&1); then
   problem "iptables rules or chains of the cluster are left:"$'\n'"$output"
+elif [ ${#kube_router_chains[@]} -gt 0 ]; then
+  # the sets can go once no rule uses them
+  for set in $(ipset list -n 2>/dev/null | grep -E '^KUBE-(SRC|DST)-'); do
+    output=$(ipset destroy "$set" 2>&1) || problem "kube-router's ipset $set could not be destroyed: $output"
+  done
+  [ ${#problems[@]} -gt 0 ] || rm -f "$RUN/kube-router.pid" "$RUN/kube-router.cmdline"
 fi
 if ip link show "$BRIDGE" >/dev/null 2>&1; then
   output=$(ip link delete "$BRIDGE" 2>&1) || problem "the pod bridge $BRIDGE could not be deleted: $output"
@@ -112,6 +128,7 @@ done
 rm -rf "$FIRSTAPP_STATE/cni/ipam" || problem "pod IP allocations in $FIRSTAPP_STATE/cni/ipam are left"
 for name in "${COMPONENTS[@]}"; do
   [ "$name" = kube-proxy ] && [ -f "$RUN/kube-proxy.pid" ] && continue  # its --cleanup is still due
+  [ "$name" = kube-router ] && [ -f "$RUN/kube-router.pid" ] && continue  # its cleanup is still due
   rm -f "$RUN/$name.pid" "$RUN/$name.cmdline"
 done
 

@@ -1,14 +1,17 @@
 """Deletes the local cluster's own iptables rules and chains, one rule at a time, and
 leaves everything else on the host alone (Docker's, kind's, another CNI network's).
 
-  iptables-ours.py BRIDGE CNI_NETWORK CIDR,... [SANDBOX_ID...]
-  (cleanup.sh runs it after `kube-proxy --cleanup`, with the ids of our pods' sandboxes)
+  iptables-ours.py [--chain-prefix PREFIX]... BRIDGE CNI_NETWORK CIDR,... [SANDBOX_ID...]
+  (cleanup.sh runs it after `kube-proxy --cleanup`, with the ids of our pods' sandboxes,
+  and with kube-router's chain prefixes when our kube-router ran since the last cleanup)
 
 A rule is ours when it carries our CNI network's comment (`name: "firstapp" id: ...`,
 which the bridge and portmap plugins put on theirs), names our bridge, matches an address
 inside one of our CIDRs (pods, Services), or jumps to a chain of ours. A chain is ours
 when it is one of the kubelet's chains, when the CNI plugins named it after one of our
-sandboxes ("CNI-" + sha512(network + sandbox id), even once it is empty), when every rule
+sandboxes ("CNI-" + sha512(network + sandbox id), even once it is empty), when its name
+starts with one of the given prefixes (kube-router's: it has no cleanup that works on a
+kernel without IPVS, and names every chain it makes with one of them), when every rule
 in it is ours and something of ours is in it or jumps to it, or when it is one of portmap's
 shared chains and no other network's host port is left. Rules are deleted with
 `iptables -D`, never by rewriting a table, so other tools' rules are never touched, even
@@ -58,11 +61,18 @@ class Owner:
     network: str
     cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     chains: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()  # every chain whose name starts with one of these is ours
 
     @classmethod
-    def of(cls, bridge: str, network: str, cidrs: Iterable[str], sandboxes: Iterable[str] = ()) -> Owner:
+    def of(cls, bridge: str, network: str, cidrs: Iterable[str], sandboxes: Iterable[str] = (),
+           prefixes: Iterable[str] = ()) -> Owner:
         chains = frozenset(name for sandbox in sandboxes for name in cni_chain_names(network, sandbox))
-        return cls(bridge, network, tuple(ipaddress.ip_network(c) for c in cidrs), frozenset(KUBE_CHAINS) | chains)
+        return cls(bridge, network, tuple(ipaddress.ip_network(c) for c in cidrs), frozenset(KUBE_CHAINS) | chains,
+                   tuple(prefixes))
+
+    def names(self, chain: str) -> bool:
+        """The chain is ours by its name."""
+        return chain in self.chains or (bool(self.prefixes) and chain.startswith(self.prefixes))
 
 
 @dataclass(frozen=True)
@@ -122,7 +132,7 @@ def rule_mentions_us(rule: Rule, owner: Owner) -> bool:
 def ours(chains: dict[str, list[Rule]], owner: Owner) -> tuple[set[str], set[Rule]]:
     """The chains and rules of one table that are ours (see the module's docstring)."""
     rules = {rule for chain_rules in chains.values() for rule in chain_rules if rule_mentions_us(rule, owner)}
-    our_chains = {name for name in chains if name in owner.chains}
+    our_chains = {name for name in chains if owner.names(name)}
     while True:
         rules |= {rule for chain_rules in chains.values() for rule in chain_rules
                   if rule.chain in our_chains or set(rule.values(JUMP_OPTIONS)) & our_chains}
@@ -179,10 +189,14 @@ def clean(command: str, owner: Owner) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 3:
+    prefixes = []
+    while len(argv) >= 2 and argv[0] == "--chain-prefix":
+        prefixes.append(argv[1])
+        argv = argv[2:]
+    if len(argv) < 3 or not all(prefixes):
         print(__doc__, file=sys.stderr)
         return 2
-    owner = Owner.of(argv[0], argv[1], argv[2].split(","), argv[3:])
+    owner = Owner.of(argv[0], argv[1], argv[2].split(","), argv[3:], prefixes)
     problems = []
     for command in ("iptables", "ip6tables"):
         if shutil.which(command) and shutil.which(f"{command}-save"):

@@ -158,7 +158,7 @@ cert() {
 
 ca ca firstapp-local-ca
 ca etcd-ca firstapp-local-etcd-ca
-verify_all ca apiserver apiserver-kubelet-client admin controller-manager scheduler kube-proxy kubelet kubelet-serving
+verify_all ca apiserver apiserver-kubelet-client admin controller-manager scheduler kube-proxy kube-router kubelet kubelet-serving
 verify_all etcd-ca etcd-server apiserver-etcd-client
 
 cert apiserver ca "/CN=kube-apiserver" \
@@ -168,6 +168,7 @@ cert admin ca "/O=system:masters/CN=firstapp-admin"
 cert controller-manager ca "/CN=system:kube-controller-manager"
 cert scheduler ca "/CN=system:kube-scheduler"
 cert kube-proxy ca "/CN=system:kube-proxy"
+cert kube-router ca "/CN=firstapp:kube-router"  # its rights: kube-router.yaml
 cert kubelet ca "/O=system:nodes/CN=system:node:$node"
 cert kubelet-serving ca "/CN=$node" "DNS:$node,DNS:localhost,IP:127.0.0.1,IP:$node_ip"
 
@@ -212,6 +213,6 @@ current-context: firstapp-local"
   chmod 644 "$file"
   mv -f "$file" "$state/$name.kubeconfig"
 }
-for component in admin controller-manager scheduler kube-proxy kubelet; do
+for component in admin controller-manager scheduler kube-proxy kube-router kubelet; do
   kubeconfig "$component" "$component"
 done

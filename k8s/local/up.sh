@@ -2,7 +2,8 @@
 # Brings up the local single-node Kubernetes from upstream components, unattended:
 #   install Debian packages -> build binaries (cached) -> clear a dead run's leftovers
 #   -> containerd -> etcd -> kube-apiserver -> controller-manager, scheduler
-#   -> system images -> kubelet (node Ready) -> kube-proxy -> CoreDNS -> kubeconfig.
+#   -> system images -> kubelet (node Ready) -> kube-proxy -> kube-router (NetworkPolicy)
+#   -> CoreDNS -> kubeconfig.
 # A running, healthy cluster returns at once. Each component logs to $LOGS/NAME.log;
 # a component that does not come up stops the script with its name and log, and what
 # this run started is stopped again (down.sh), so no half-started cluster is left.
@@ -279,6 +280,18 @@ if [ -e "$localnet" ]; then
 fi
 start kube-proxy "$BIN/kube-proxy" --config="$FIRSTAPP_STATE/kube-proxy.yaml"
 wait_for kube-proxy 60 curl -fsS http://127.0.0.1:10256/healthz
+
+# ---- kube-router's firewall controller alone, the NetworkPolicy enforcer: it turns each
+# policy into iptables chains (KUBE-ROUTER-*, KUBE-NWPLCY-*, KUBE-POD-FW-*) and ipsets
+# (KUBE-SRC-*, KUBE-DST-*) that filter the pods' traffic on the bridge. No routing (one
+# node), no service proxy (kube-proxy's job). Traffic from the node itself stays allowed,
+# as kube-router allows it (the kubelet's probes need it). Health on :20244.
+step kube-router "$LOGS/kube-router.log"
+admin_kubectl apply -f "$here/kube-router.yaml" >/dev/null
+start kube-router "$BIN/kube-router" --kubeconfig="$FIRSTAPP_STATE/kube-router.kubeconfig" \
+  --run-firewall=true --run-router=false --run-service-proxy=false \
+  --hostname-override="$NODE_NAME" --service-cluster-ip-range="$SERVICE_CIDR" --health-port=20244
+wait_for kube-router 60 curl -fsS http://127.0.0.1:20244/healthz
 
 # ---- CoreDNS behind the kube-dns Service.
 step coredns "$LOGS/kubelet.log, $LOGS/containerd.log"

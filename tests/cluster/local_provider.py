@@ -20,7 +20,7 @@ STATE = state_dir()
 RUN = Path("/run/k8s-first-app")
 CACHE = cache_dir()
 COMPONENTS = ("containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
-              "kubelet", "kube-proxy")
+              "kubelet", "kube-proxy", "kube-router")
 
 
 def sh(*command: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.local_provider import (
+    CACHE,
     COMPONENTS,
     LOCAL,
     RUN,
@@ -38,6 +39,8 @@ from tests.cluster.local_provider import (
 pytestmark = pytest.mark.cluster
 
 CNI_RESULTS = Path("/var/lib/cni/results")
+KUBE_ROUTER_SETS = ("KUBE-SRC-", "KUBE-DST-")
+KUBECTL = (str(CACHE / "bin" / "kubectl"), "--kubeconfig", str(STATE / "admin.kubeconfig"))
 # What only the course's network has: its CNI network's comment, its bridge, its CIDRs.
 OURS_IN_IPTABLES = re.compile(r'name: \\"firstapp\\"|\bfirstapp0\b|\b10\.244\.|\b10\.96\.|KUBE-')
 
@@ -65,6 +68,7 @@ class Foreign:
     netns: str
     cni_result: Path
     rules: tuple[tuple[str, ...], ...]  # (table, chain, rule...) of the jumps into the chains
+    ipset: str  # another tool's ipset
 
     def check_present(self) -> None:
         for table, chain, *rule in self.rules:
@@ -76,20 +80,25 @@ class Foreign:
                                               Path("/proc/self/mountinfo").read_text().splitlines()]
         assert "10.244.0.250" in sh("ip", "-n", self.netns, "-o", "addr", "show", "lo").stdout
         assert json.loads(self.cni_result.read_text())["containerId"] == "foreign"
+        assert "10.244.0.250" in sh("ipset", "list", self.ipset).stdout
 
 
 @pytest.fixture
 def foreign():
     """Someone else's state: a CNI-* chain of the network "othernet", a chain whose name even
     starts like ours, a network namespace cni-<uuid> made with `ip netns add` (which mounts
-    /run/netns over itself) holding an address in our pod range, and a cached CNI result."""
+    /run/netns over itself) holding an address in our pod range, a cached CNI result, and
+    an ipset holding an address in our pod range."""
     chain = f"CNI-{secrets.token_hex(8)}"
     tag = 'name: "othernet" id: "foreign"'
     rules = (("nat", "POSTROUTING", "-s", "10.99.0.5/32", "-m", "comment", "--comment", tag, "-j", chain),
              ("filter", "FORWARD", "-j", "FIRSTAPP-TEST-FOREIGN"))
     netns = f"cni-{uuid.uuid4()}"
     result = CNI_RESULTS / f"othernet-{secrets.token_hex(32)}-eth0"
+    ipset = f"FIRSTAPP-TEST-{secrets.token_hex(4)}"
     try:
+        sh("ipset", "create", ipset, "hash:ip")
+        sh("ipset", "add", ipset, "10.244.0.250")
         sh("iptables", "-w", "-t", "nat", "-N", chain)
         sh("iptables", "-w", "-t", "nat", "-A", chain, "-d", "10.99.0.0/24", "-m", "comment", "--comment", tag,
            "-j", "ACCEPT")
@@ -102,7 +111,7 @@ def foreign():
         result.parent.mkdir(parents=True, exist_ok=True)
         result.write_text(json.dumps({"kind": "cniCacheV1", "containerId": "foreign", "ifName": "eth0",
                                       "networkName": "othernet"}))
-        yield Foreign(chain, netns, result, rules)
+        yield Foreign(chain, netns, result, rules, ipset)
     finally:
         for table, builtin, *rule in rules:
             sh("iptables", "-w", "-t", table, "-D", builtin, *rule, check=False)
@@ -111,6 +120,7 @@ def foreign():
             sh("iptables", "-w", "-t", table, "-X", name, check=False)
         sh("ip", "netns", "delete", netns, check=False)
         result.unlink(missing_ok=True)
+        sh("ipset", "destroy", ipset, check=False)
 
 
 def assert_nothing_of_ours_is_left() -> None:
@@ -123,6 +133,27 @@ def assert_nothing_of_ours_is_left() -> None:
     for command in ("iptables-save", "ip6tables-save"):
         left = [line for line in sh(command).stdout.splitlines() if OURS_IN_IPTABLES.search(line)]
         assert left == [], f"{command}: rules or chains of the cluster are left: {left}"
+    sets = [name for name in sh("ipset", "list", "-n").stdout.split() if name.startswith(KUBE_ROUTER_SETS)]
+    assert sets == [], f"kube-router's ipsets are left: {sets}"
+
+
+def enforce_a_policy() -> str:
+    """A pod isolated by a NetworkPolicy, so that kube-router has chains and ipsets of
+    the policy when down.sh runs (its sets exist only while a policy selects pods)."""
+    namespace = f"test-cleanup-{secrets.token_hex(4)}"
+    sh(*KUBECTL, "create", "namespace", namespace)
+    sh(*KUBECTL, "-n", namespace, "run", "isolated", "--image=firstapp/api:1.0", "--image-pull-policy=IfNotPresent",
+       "--labels=app=api")
+    policy = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny-all"},
+              "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
+    subprocess.run([*KUBECTL, "-n", namespace, "apply", "-f", "-"], input=json.dumps(policy), check=True,
+                   capture_output=True, text=True)
+    sh(*KUBECTL, "-n", namespace, "wait", "--for=condition=Ready", "pod/isolated", "--timeout=120s")
+    deadline = time.monotonic() + 60
+    while not any(name.startswith(KUBE_ROUTER_SETS) for name in sh("ipset", "list", "-n").stdout.split()):
+        assert time.monotonic() < deadline, "kube-router made no ipset for the policy in 60 s"
+        time.sleep(0.5)
+    return namespace
 
 
 def host_netns() -> set[str]:
@@ -130,6 +161,7 @@ def host_netns() -> set[str]:
 
 
 def test_down_and_up_leave_foreign_chains_netns_and_cni_results_alone(foreign):
+    isolated = enforce_a_policy()
     foreign.check_present()
     netns_before = host_netns()
     # Our own mounts hidden under a later mount: the run directory bind-mounted onto itself.
@@ -152,6 +184,7 @@ def test_down_and_up_leave_foreign_chains_netns_and_cni_results_alone(foreign):
     sandboxes = list((RUN / "containerd" / "io.containerd.grpc.v1.cri" / "netns").glob("cni-*"))
     assert sandboxes, "CoreDNS's pods have no network namespace under the run directory"
     assert host_netns() == netns_before
+    sh(*KUBECTL, "delete", "namespace", isolated, "--wait=false")
     print(f"down {down:.1f} s, up {up:.1f} s", file=sys.stderr)
 
 

@@ -191,6 +191,46 @@ def test_chains_named_after_our_sandboxes_are_ours_even_empty_and_unreferenced()
     assert commands(save, iptables_ours.Owner.of("firstapp0", "firstapp", ["10.244.0.0/16"])) == []
 
 
+# kube-router's firewall chains as it made them for one isolated pod (the CI machine),
+# beside another tool's chain whose name starts like kube-router's set prefix.
+KUBE_ROUTER = r"""*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:KUBE-NWPLCY-DEFAULT - [0:0]
+:KUBE-POD-FW-4K4XCFVCN4IBE6BT - [0:0]
+:KUBE-ROUTER-FORWARD - [0:0]
+:KUBE-ROUTER-INPUT - [0:0]
+:KUBE-ROUTER-OUTPUT - [0:0]
+:KUBE-SRC-SOMEONE-ELSES - [0:0]
+-A INPUT -m comment --comment "kube-router netpol - 4IA2OSFRMVNDXBVV" -j KUBE-ROUTER-INPUT
+-A FORWARD -m comment --comment "kube-router netpol - TEMCG2JMHZYE7H7T" -j KUBE-ROUTER-FORWARD
+-A FORWARD -j KUBE-SRC-SOMEONE-ELSES
+-A OUTPUT -m comment --comment "kube-router netpol - VEAAIY32XVBHCSCY" -j KUBE-ROUTER-OUTPUT
+-A KUBE-NWPLCY-DEFAULT -m comment --comment "rule to mark traffic matching a network policy" -j MARK --set-xmark 0x10000/0x10000
+-A KUBE-POD-FW-4K4XCFVCN4IBE6BT -m comment --comment "rule for stateful firewall for pod" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A KUBE-POD-FW-4K4XCFVCN4IBE6BT -j MARK --set-xmark 0x0/0x10000
+-A KUBE-ROUTER-FORWARD -m comment --comment "rule to jump traffic from POD name:x namespace: y to chain" -j KUBE-POD-FW-4K4XCFVCN4IBE6BT
+-A KUBE-SRC-SOMEONE-ELSES -j RETURN
+COMMIT
+"""
+KUBE_ROUTER_PREFIXES = ("KUBE-ROUTER-", "KUBE-NWPLCY-", "KUBE-POD-FW-")
+
+
+def test_kube_router_s_chains_are_ours_only_when_our_kube_router_ran():
+    owner = iptables_ours.Owner.of("firstapp0", "firstapp", ["10.244.0.0/16", "10.96.0.0/16"],
+                                   prefixes=KUBE_ROUTER_PREFIXES)
+    planned = commands(KUBE_ROUTER, owner)
+    for chain in ("KUBE-NWPLCY-DEFAULT", "KUBE-POD-FW-4K4XCFVCN4IBE6BT", "KUBE-ROUTER-FORWARD",
+                  "KUBE-ROUTER-INPUT", "KUBE-ROUTER-OUTPUT"):
+        assert f"-t filter -X {chain}" in planned
+    assert ("-t filter -D INPUT -m comment --comment kube-router netpol - 4IA2OSFRMVNDXBVV -j KUBE-ROUTER-INPUT"
+            in planned)
+    assert not [command for command in planned if "SOMEONE-ELSES" in command]
+    # Without the prefixes (our kube-router did not run): another kube-router's chains stay.
+    assert commands(KUBE_ROUTER, iptables_ours.Owner.of("firstapp0", "firstapp", ["10.244.0.0/16"])) == []
+
+
 def test_leftovers_are_listed_as_chains_and_rules():
     assert iptables_ours.left(HOST, OWNER)[:2] == ["chain KUBE-IPTABLES-HINT (table mangle)",
                                                    "chain KUBE-KUBELET-CANARY (table mangle)"]

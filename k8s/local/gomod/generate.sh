@@ -51,3 +51,4 @@ write_simple() {
 }
 write_simple etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 write_simple coredns github.com/coredns/coredns "$COREDNS_VERSION" github.com/coredns/coredns
+write_simple kube-router github.com/cloudnativelabs/kube-router/v2 "$KUBE_ROUTER_VERSION" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
