@@ -14,7 +14,7 @@ from course.paths import course_home
 from firstapp.providers.base import ProviderUnavailable, run_streamed, step
 
 COMPONENTS = ("containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
-              "kubelet", "kube-proxy", "kube-router")
+              "kubelet", "kube-proxy", "kube-router", "haproxy-ingress")
 HEALTH = {
     "etcd": "http://127.0.0.1:2381/health",
     "kube-apiserver": "https://127.0.0.1:6443/readyz",
@@ -23,6 +23,7 @@ HEALTH = {
     "kubelet": "http://127.0.0.1:10248/healthz",
     "kube-proxy": "http://127.0.0.1:10256/healthz",
     "kube-router": "http://127.0.0.1:20244/healthz",  # the NetworkPolicy enforcer
+    "haproxy-ingress": "http://127.0.0.1:10254/healthz",  # the ingress controller (http://127.0.0.1:80)
 }
 RUN_DIR = Path("/run/k8s-first-app")
 CONTAINERD_SOCKET = RUN_DIR / "containerd.sock"

@@ -27,12 +27,13 @@ kube_version_ldflags() {
   echo "$flags"
 }
 
-# build_group NAME LDFLAGS PACKAGE... : builds PACKAGEs of gomod/NAME unless cached.
+# [OUTPUT=FILE] build_group NAME LDFLAGS PACKAGE... : builds PACKAGEs of gomod/NAME unless
+# cached; each binary is named after its package's folder, or FILE (one package).
 build_group() {
-  local name=$1 ldflags=$2; shift 2
+  local name=$1 ldflags=$2 output=${OUTPUT:-}; shift 2
   local src="$here/gomod/$name"
   local key
-  key=$( (echo "$GOFLAGS $CGO_ENABLED ${go_build[*]} -ldflags=-s -w $ldflags $*"; go version;
+  key=$( (echo "$GOFLAGS $CGO_ENABLED ${go_build[*]} -ldflags=-s -w $ldflags $* ${output:+-o $output}"; go version;
           find "$src" -type f | sort | xargs cat) | sha256sum | cut -c1-16)
   local out="$FIRSTAPP_CACHE/build/$name-$key"
   if [ ! -f "$out/.complete" ]; then
@@ -40,7 +41,7 @@ build_group() {
     local started=$SECONDS
     rm -rf "$out.partial"
     mkdir -p "$out.partial"
-    (cd "$src" && "${go_build[@]}" -ldflags="-s -w $ldflags" -o "$out.partial/" "$@")
+    (cd "$src" && "${go_build[@]}" -ldflags="-s -w $ldflags" -o "$out.partial/$output" "$@")
     touch "$out.partial/.complete"
     rm -rf "$out" && mv "$out.partial" "$out"
     log "built $name in $((SECONDS - started)) s"
@@ -57,4 +58,20 @@ build_group kubernetes "$(kube_version_ldflags)" \
   k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet \
   k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubectl
 build_group kube-router "" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+OUTPUT=haproxy-ingress build_group haproxy-ingress "-X github.com/jcmoraisjr/haproxy-ingress/pkg/version.RELEASE=$HAPROXY_INGRESS_VERSION" \
+  github.com/jcmoraisjr/haproxy-ingress/pkg
+# HAProxy Ingress reads its haproxy.cfg templates, Lua services and reload script from
+# ./rootfs (files of its module, not of the binary): they go into the cache too, from the
+# module the build used, and up.sh runs the controller where rootfs/ is.
+rootfs="$FIRSTAPP_CACHE/build/haproxy-ingress-rootfs-$HAPROXY_INGRESS_VERSION"
+if [ ! -f "$rootfs/.complete" ]; then
+  module=$(cd "$here/gomod/haproxy-ingress" &&
+           go mod download -json "github.com/jcmoraisjr/haproxy-ingress@$HAPROXY_INGRESS_VERSION" |
+           python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+  rm -rf "$rootfs" "$rootfs.partial"
+  cp -R "$module/rootfs" "$rootfs.partial" && chmod -R u+w "$rootfs.partial"
+  chmod +x "$rootfs.partial"/*.sh  # a module zip keeps no file modes
+  touch "$rootfs.partial/.complete" && mv "$rootfs.partial" "$rootfs"
+fi
+ln -sfn "$rootfs" "$FIRSTAPP_CACHE/bin/haproxy-ingress-rootfs"
 log "binaries ready in $FIRSTAPP_CACHE/bin"

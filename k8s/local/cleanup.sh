@@ -36,6 +36,17 @@ for shim in $shims; do
     problem "a pod's containerd-shim (pid $shim) still runs after SIGKILL; containerd's log is $LOGS/containerd.log"
 done
 
+# The ingress controller's haproxy (its child, master and workers) outlives it: ours run
+# the config under our state directory.
+for proxy in $(pgrep -f "(^|/)haproxy .*$FIRSTAPP_STATE/ingress/fs/"); do kill -TERM "$proxy" 2>/dev/null; done
+for _ in $(seq 25); do pgrep -f "(^|/)haproxy .*$FIRSTAPP_STATE/ingress/fs/" >/dev/null || break; sleep 0.2; done
+for proxy in $(pgrep -f "(^|/)haproxy .*$FIRSTAPP_STATE/ingress/fs/"); do kill -KILL "$proxy" 2>/dev/null; done
+if pgrep -f "(^|/)haproxy .*$FIRSTAPP_STATE/ingress/fs/" >/dev/null; then
+  problem "the ingress controller's haproxy still runs after SIGKILL; its log is $LOGS/haproxy-ingress.log"
+else
+  rm -f "$FIRSTAPP_STATE/ingress/fs/var/run/haproxy/"*  # its pid file and sockets
+fi
+
 # Mounts on and under our directories, latest first: a mount hidden under a later one (say,
 # $RUN bind-mounted onto itself while pods ran) comes off once that one is gone. Mount
 # points in mountinfo escape spaces as \040. The kubelet bind-mounts its own directory onto

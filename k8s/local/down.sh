@@ -36,7 +36,7 @@ stop_together() {
   done
   [ ${#stopped[@]} -eq 0 ] || log "stopped ${stopped[*]}"
 }
-stop_together 4 kube-router kube-proxy kubelet kube-scheduler kube-controller-manager kube-apiserver
+stop_together 4 haproxy-ingress kube-router kube-proxy kubelet kube-scheduler kube-controller-manager kube-apiserver
 stop_together 10 etcd containerd
 if [ ${#problems[@]} -gt 0 ]; then
   # Clearing the network under a running kubelet or containerd would only race with them.

@@ -158,7 +158,7 @@ cert() {
 
 ca ca firstapp-local-ca
 ca etcd-ca firstapp-local-etcd-ca
-verify_all ca apiserver apiserver-kubelet-client admin controller-manager scheduler kube-proxy kube-router kubelet kubelet-serving
+verify_all ca apiserver apiserver-kubelet-client admin controller-manager scheduler kube-proxy kube-router ingress kubelet kubelet-serving
 verify_all etcd-ca etcd-server apiserver-etcd-client
 
 cert apiserver ca "/CN=kube-apiserver" \
@@ -169,6 +169,7 @@ cert controller-manager ca "/CN=system:kube-controller-manager"
 cert scheduler ca "/CN=system:kube-scheduler"
 cert kube-proxy ca "/CN=system:kube-proxy"
 cert kube-router ca "/CN=firstapp:kube-router"  # its rights: kube-router.yaml
+cert ingress ca "/CN=firstapp:ingress"  # its rights: ingress.yaml
 cert kubelet ca "/O=system:nodes/CN=system:node:$node"
 cert kubelet-serving ca "/CN=$node" "DNS:$node,DNS:localhost,IP:127.0.0.1,IP:$node_ip"
 
@@ -213,6 +214,6 @@ current-context: firstapp-local"
   chmod 644 "$file"
   mv -f "$file" "$state/$name.kubeconfig"
 }
-for component in admin controller-manager scheduler kube-proxy kube-router kubelet; do
+for component in admin controller-manager scheduler kube-proxy kube-router ingress kubelet; do
   kubeconfig "$component" "$component"
 done

@@ -3,7 +3,7 @@
 #   install Debian packages -> build binaries (cached) -> clear a dead run's leftovers
 #   -> containerd -> etcd -> kube-apiserver -> controller-manager, scheduler
 #   -> system images -> kubelet (node Ready) -> kube-proxy -> kube-router (NetworkPolicy)
-#   -> CoreDNS -> kubeconfig.
+#   -> CoreDNS -> HAProxy Ingress (http://127.0.0.1:80) -> kubeconfig.
 # A running, healthy cluster returns at once. Each component logs to $LOGS/NAME.log;
 # a component that does not come up stops the script with its name and log, and what
 # this run started is stopped again (down.sh), so no half-started cluster is left.
@@ -303,6 +303,36 @@ if ! admin_kubectl -n kube-system rollout status deployment/coredns --timeout=12
 fi
 wait_for kubelet 60 python3 "$here/dns-query.py" "$DNS_IP" kubernetes.default.svc.cluster.local
 log "coredns is up and answers at $DNS_IP"
+
+# ---- HAProxy Ingress, the ingress controller, on the host: it watches the Ingresses of
+# class `haproxy` and runs Debian's haproxy (master-worker, its child) with the config it
+# renders under $FIRSTAPP_STATE/ingress, serving http://127.0.0.1:80 (so
+# http://firstapp.localhost/). It proxies to pod IPs, which the host reaches directly.
+# Its settings are the ConfigMap kube-system/haproxy-ingress (ingress.yaml). It reads its
+# templates from ./rootfs (build.sh caches them) and its Lua from its config folder.
+step haproxy-ingress "$LOGS/haproxy-ingress.log"
+admin_kubectl apply -f "$here/ingress.yaml" >/dev/null
+ingress="$FIRSTAPP_STATE/ingress"
+# a stopped haproxy's pid file and admin socket would be taken for a live one's (the
+# reload script signals that pid and asks that socket for its listeners)
+rm -rf "$ingress/fs/var/run/haproxy"
+mkdir -p "$ingress/fs/etc/haproxy" "$ingress/fs/var/run/haproxy" "$ingress/fs/var/lib/haproxy"
+ln -sfn "$BIN/haproxy-ingress-rootfs" "$ingress/rootfs"
+rm -rf "$ingress/fs/etc/haproxy/lua" && cp -R "$ingress/rootfs/etc/lua" "$ingress/fs/etc/haproxy/lua"
+# v0.14.7 puts haproxy's admin socket at /run/haproxy/admin.sock, where Debian's own
+# haproxy service keeps its socket: the controller runs in a mount namespace of its own
+# where /run/haproxy is our folder. (unshare and sh exec into the controller: one pid,
+# whose command line is the controller's, as down.sh checks.)
+controller=("$BIN/haproxy-ingress" --kubeconfig="$FIRSTAPP_STATE/ingress.kubeconfig"
+  --local-filesystem-prefix="$ingress/fs" --configmap=kube-system/haproxy-ingress
+  --ingress-class=haproxy --watch-gateway=false --update-status=false --healthz-port=10254)
+mkdir -p /run/haproxy
+# GODEBUG: its health handler's path has a space, which Go 1.22's ServeMux reads as a method.
+(cd "$ingress" && start haproxy-ingress env GODEBUG=httpmuxgo121=1 unshare --mount --propagation private -- \
+  sh -c 'mount --bind "$0" /run/haproxy && exec "$@"' "$ingress/fs/var/run/haproxy" "${controller[@]}")
+printf '%s\0' "$(<"$RUN/haproxy-ingress.pid")" "${controller[@]}" >"$RUN/haproxy-ingress.cmdline"
+wait_for haproxy-ingress 60 curl -fsS http://127.0.0.1:10254/healthz
+wait_for haproxy-ingress 60 curl -sS -o /dev/null http://127.0.0.1:80/
 
 # ---- the user's kubeconfig: context firstapp-local, made current.
 step "writing the kubeconfig"

@@ -20,7 +20,7 @@ STATE = state_dir()
 RUN = Path("/run/k8s-first-app")
 CACHE = cache_dir()
 COMPONENTS = ("containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
-              "kubelet", "kube-proxy", "kube-router")
+              "kubelet", "kube-proxy", "kube-router", "haproxy-ingress")
 
 
 def sh(*command: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -52,3 +52,7 @@ write_simple() {
 write_simple etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 write_simple coredns github.com/coredns/coredns "$COREDNS_VERSION" github.com/coredns/coredns
 write_simple kube-router github.com/cloudnativelabs/kube-router/v2 "$KUBE_ROUTER_VERSION" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+# The checksum database served here has no entry for haproxy-ingress v0.14.7: its hash is
+# taken from the module proxy once, here, and go.sum pins it for every build.
+GONOSUMDB=github.com/jcmoraisjr/haproxy-ingress write_simple haproxy-ingress github.com/jcmoraisjr/haproxy-ingress \
+  "$HAPROXY_INGRESS_VERSION" github.com/jcmoraisjr/haproxy-ingress/pkg
