@@ -8,24 +8,12 @@ from __future__ import annotations
 import sys
 
 import pytest
-import yaml
 
-from course.paths import course_home
 from grader.connectivity import Cell, truth_table
-from grader.loading import load_text
-from grader.submission import Submission
+from tests.checkpoint4 import reference, submission_of
 from tests.cluster.test_live_grading import deploy
 
 pytestmark = pytest.mark.cluster
-REFERENCE = course_home() / "k8s" / "reference" / "checkpoint-4.yaml"
-
-
-def reference() -> list[dict]:
-    return [d for d in yaml.safe_load_all(REFERENCE.read_text()) if d]
-
-
-def submission_of(docs: list[dict]) -> Submission:
-    return Submission(load_text(yaml.safe_dump_all(docs), "submission.yaml"), services_only=False)
 
 
 def show(cells: list[Cell]) -> str:

@@ -4,8 +4,6 @@ hidden mistake failing its rule with the right cause."""
 
 from __future__ import annotations
 
-import copy
-import functools
 from collections.abc import Callable
 
 import pytest
@@ -17,9 +15,9 @@ from grader import schema
 from grader.loading import load_path, load_text
 from grader.policy_rules import INGRESS_CONTROLLER_IP, KUBE_DNS, ContainerPort, Peer, Policy, allowed
 from grader.submission import Submission
+from tests.checkpoint4 import LOADER, REFERENCE, reference, submission_of
 from tests.conftest import REPO
 
-REFERENCE = REPO / "k8s" / "reference" / "checkpoint-4.yaml"
 NS = "lab"
 
 # ---- the evaluator ----------------------------------------------------------------------
@@ -231,23 +229,6 @@ def test_the_probe_labels_are_the_probe_pods():
     assert dict(rules.PROBE_LABELS) == {PROBE_LABEL: "true"}
 
 
-# libyaml where PyYAML has it: the tables below load a hundred submissions.
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-@functools.cache
-def _reference() -> tuple[dict, ...]:
-    return tuple(d for d in yaml.load_all(REFERENCE.read_text(), Loader=LOADER) if d)
-
-
-def reference() -> list[dict]:
-    return copy.deepcopy(list(_reference()))
-
-
-def submission_of(docs: list[dict]) -> Submission:
-    text = yaml.dump_all(docs, Dumper=DUMPER, sort_keys=False)
-    return Submission(load_text(text, "submission.yaml"), services_only=False)
 
 
 def obj(docs: list[dict], kind: str, name: str) -> dict:

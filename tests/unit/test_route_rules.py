@@ -4,34 +4,14 @@ HTTPRoute is accepted instead, and each mistake fails with the right cause."""
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Callable
 
 import pytest
-import yaml
 
 from grader import route_rules as rules
 from grader.loading import load_text
 from grader.submission import Submission
-from tests.conftest import REPO
-
-REFERENCE = REPO / "k8s" / "reference" / "checkpoint-4.yaml"
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-@functools.cache
-def _reference() -> tuple[dict, ...]:
-    return tuple(d for d in yaml.load_all(REFERENCE.read_text(), Loader=LOADER) if d)
-
-
-def reference() -> list[dict]:
-    return copy.deepcopy(list(_reference()))
-
-
-def submission_of(docs: list[dict]) -> Submission:
-    return Submission(load_text(yaml.dump_all(docs, Dumper=DUMPER, sort_keys=False), "submission.yaml"),
-                      services_only=False)
+from tests.checkpoint4 import REFERENCE, reference, submission_of
 
 
 def obj(docs: list[dict], kind: str, name: str) -> dict:
