@@ -11,6 +11,7 @@
 #     our pod and Service CIDRs, chains named after our sandboxes, the kubelet's chains,
 #     and, when our kube-router ran, its KUBE-ROUTER-*, KUBE-NWPLCY-*, KUBE-POD-FW-*
 #     chains), then kube-router's ipsets (KUBE-SRC-*, KUBE-DST-*);
+#   - up.sh's routing rule (Service addresses unreachable from the pods' bridge);
 #   - the bridge firstapp0, the cached CNI results of our pods (/var/lib/cni/results/
 #     firstapp-* and cni-loopback-<our sandbox>-*), our IP allocations, pid files;
 #   - route_localnet, set back to what it was before up.sh (see below).
@@ -127,6 +128,10 @@ elif [ ${#kube_router_chains[@]} -gt 0 ]; then
   done
   [ ${#problems[@]} -gt 0 ] || rm -f "$RUN/kube-router.pid" "$RUN/kube-router.cmdline"
 fi
+while ip rule show iif "$BRIDGE" to "$SERVICE_CIDR" | grep -q unreachable; do  # up.sh's, for kube-router
+  output=$(ip rule del iif "$BRIDGE" to "$SERVICE_CIDR" unreachable 2>&1) ||
+    { problem "the routing rule for Services without endpoints could not be deleted: $output"; break; }
+done
 if ip link show "$BRIDGE" >/dev/null 2>&1; then
   output=$(ip link delete "$BRIDGE" 2>&1) || problem "the pod bridge $BRIDGE could not be deleted: $output"
 fi

@@ -292,6 +292,13 @@ start kube-router "$BIN/kube-router" --kubeconfig="$FIRSTAPP_STATE/kube-router.k
   --run-firewall=true --run-router=false --run-service-proxy=false \
   --hostname-override="$NODE_NAME" --service-cluster-ip-range="$SERVICE_CIDR" --health-port=20244
 wait_for kube-router 60 curl -fsS http://127.0.0.1:20244/healthz
+# kube-router ACCEPTs the pods' traffic in FORWARD ahead of kube-proxy's rules, and with
+# it a packet to a Service that has no ready endpoint, which kube-proxy would REJECT: that
+# packet would leave by the default route (and meet whatever answers out there). A Service
+# address that PREROUTING did not translate to a pod has no endpoint; from the pods'
+# bridge it is unreachable, and the client learns so at once.
+ip rule show iif "$BRIDGE" to "$SERVICE_CIDR" | grep -q unreachable ||
+  ip rule add iif "$BRIDGE" to "$SERVICE_CIDR" unreachable priority 1000
 
 # ---- CoreDNS behind the kube-dns Service.
 step coredns "$LOGS/kubelet.log, $LOGS/containerd.log"

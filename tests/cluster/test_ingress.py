@@ -12,10 +12,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections import Counter
 
 import pytest
 
+from course.kube import ApiException
 from tests.cluster.test_live_grading import obj, reference
 
 pytestmark = pytest.mark.cluster
@@ -49,10 +51,26 @@ def get(path: str, cookie: str = "", host: str = HOST) -> tuple[int, dict, str]:
         return error.code, {}, ""
 
 
-@pytest.fixture
-def published(cluster, namespace):
-    """The sample app with three web pods, web and api published under firstapp.localhost.
-    Its Services stay ClusterIP: the ingress replaces web's node port."""
+@pytest.fixture(scope="module")
+def published(cluster):
+    """The sample app with three web pods, web and api published under firstapp.localhost,
+    once for the module. Its Services stay ClusterIP: the ingress replaces web's node port.
+    The Ingresses go first at the end: while a terminating namespace still holds them,
+    the controller keeps the host for them and skips a newer namespace's same paths."""
+    namespace = f"test-ingress-{uuid.uuid4().hex[:8]}"
+    cluster.ensure_namespace(namespace)
+    try:
+        yield _publish(cluster, namespace)
+    finally:
+        for name in ("web", "api"):
+            try:
+                cluster.networking.delete_namespaced_ingress(name, namespace)
+            except ApiException:
+                pass
+        cluster.delete_namespace(namespace, wait=0)
+
+
+def _publish(cluster, namespace: str) -> str:
     docs = reference()
     web, service = obj(docs, "Deployment", "web"), obj(docs, "Service", "web")
     web["spec"]["replicas"] = 3
@@ -63,6 +81,10 @@ def published(cluster, namespace):
     started = time.monotonic()
     while get("/whoami")[0] != 200 or get("/api/whoami")[0] != 200:
         assert time.monotonic() - started < SETTLE, f"the controller does not route {HOST} after {SETTLE:.0f} s"
+        time.sleep(0.2)
+    # the controller learns each web pod's endpoint a moment after it is ready
+    while len({get("/whoami")[1].get("pod") for _ in range(9)}) < 3:
+        assert time.monotonic() - started < SETTLE, f"the controller does not use all three web pods after {SETTLE:.0f} s"
         time.sleep(0.2)
     print(f"routes live {time.monotonic() - started:.1f} s after the pods were ready", file=sys.stderr)
     return namespace

@@ -135,9 +135,11 @@ def assert_nothing_of_ours_is_left() -> None:
         assert left == [], f"{command}: rules or chains of the cluster are left: {left}"
     sets = [name for name in sh("ipset", "list", "-n").stdout.split() if name.startswith(KUBE_ROUTER_SETS)]
     assert sets == [], f"kube-router's ipsets are left: {sets}"
+    assert "firstapp0" not in sh("ip", "rule", "show").stdout, "up.sh's routing rule for Services is left"
 
 
-def enforce_a_policy() -> str:
+@pytest.fixture
+def isolated():
     """A pod isolated by a NetworkPolicy, so that kube-router has chains and ipsets of
     the policy when down.sh runs (its sets exist only while a policy selects pods)."""
     namespace = f"test-cleanup-{secrets.token_hex(4)}"
@@ -153,15 +155,15 @@ def enforce_a_policy() -> str:
     while not any(name.startswith(KUBE_ROUTER_SETS) for name in sh("ipset", "list", "-n").stdout.split()):
         assert time.monotonic() < deadline, "kube-router made no ipset for the policy in 60 s"
         time.sleep(0.5)
-    return namespace
+    yield namespace
+    sh(*KUBECTL, "delete", "namespace", namespace, "--wait=false", check=False)
 
 
 def host_netns() -> set[str]:
     return {path.name for path in Path("/run/netns").glob("*")}
 
 
-def test_down_and_up_leave_foreign_chains_netns_and_cni_results_alone(foreign):
-    isolated = enforce_a_policy()
+def test_down_and_up_leave_foreign_chains_netns_and_cni_results_alone(foreign, isolated):
     foreign.check_present()
     netns_before = host_netns()
     # Our own mounts hidden under a later mount: the run directory bind-mounted onto itself.
@@ -184,7 +186,6 @@ def test_down_and_up_leave_foreign_chains_netns_and_cni_results_alone(foreign):
     sandboxes = list((RUN / "containerd" / "io.containerd.grpc.v1.cri" / "netns").glob("cni-*"))
     assert sandboxes, "CoreDNS's pods have no network namespace under the run directory"
     assert host_netns() == netns_before
-    sh(*KUBECTL, "delete", "namespace", isolated, "--wait=false")
     print(f"down {down:.1f} s, up {up:.1f} s", file=sys.stderr)
 
 
