@@ -102,10 +102,7 @@ def foreign():
         sh("iptables", "-w", "-t", "nat", "-N", chain)
         sh("iptables", "-w", "-t", "nat", "-A", chain, "-d", "10.99.0.0/24", "-m", "comment", "--comment", tag,
            "-j", "ACCEPT")
-        sh("iptables", "-w", "-t", "filter", "-N", "FIRSTAPP-TEST-FOREIGN")
-        sh("iptables", "-w", "-t", "filter", "-A", "FIRSTAPP-TEST-FOREIGN", "-j", "RETURN")
-        for table, builtin, *rule in rules:
-            sh("iptables", "-w", "-t", table, "-A", builtin, *rule)
+        add_foreign_filter_rules(rules)
         sh("ip", "netns", "add", netns)
         sh("ip", "-n", netns, "addr", "add", "10.244.0.250/32", "dev", "lo")
         result.parent.mkdir(parents=True, exist_ok=True)
@@ -121,6 +118,26 @@ def foreign():
         sh("ip", "netns", "delete", netns, check=False)
         result.unlink(missing_ok=True)
         sh("ipset", "destroy", ipset, check=False)
+
+
+def add_foreign_filter_rules(rules: tuple[tuple[str, ...], ...]) -> None:
+    """The chain FIRSTAPP-TEST-FOREIGN and the jumps of `rules`. kube-router rewrites the
+    filter table from a snapshot at each of its syncs (iptables-save, then -restore), so
+    a chain another tool makes while one runs can vanish (seen right after up.sh, when
+    the pods' start sets off syncs); one made before a sync starts is kept. So: made
+    again until it holds, as that other tool would have to (a README known risk)."""
+    for _ in range(5):
+        sh("iptables", "-w", "-t", "filter", "-N", "FIRSTAPP-TEST-FOREIGN", check=False)
+        sh("iptables", "-w", "-t", "filter", "-F", "FIRSTAPP-TEST-FOREIGN", check=False)
+        sh("iptables", "-w", "-t", "filter", "-A", "FIRSTAPP-TEST-FOREIGN", "-j", "RETURN", check=False)
+        for table, builtin, *rule in rules:
+            if sh("iptables", "-w", "-t", table, "-C", builtin, *rule, check=False).returncode != 0:
+                sh("iptables", "-w", "-t", table, "-A", builtin, *rule, check=False)
+        time.sleep(1)
+        if all(sh("iptables", "-w", "-t", table, "-C", builtin, *rule, check=False).returncode == 0
+               for table, builtin, *rule in rules):
+            return
+    pytest.fail("the foreign chain FIRSTAPP-TEST-FOREIGN keeps vanishing from the filter table")
 
 
 def assert_nothing_of_ours_is_left() -> None:
