@@ -37,12 +37,13 @@ for shim in $shims; do
     problem "a pod's containerd-shim (pid $shim) still runs after SIGKILL; containerd's log is $LOGS/containerd.log"
 done
 
-# The ingress controller's haproxy (its child, master and workers) outlives it: ours run
-# the config under our state directory.
-for proxy in $(pgrep -f "(^|/)haproxy .*$FIRSTAPP_STATE/ingress/fs/"); do kill -TERM "$proxy" 2>/dev/null; done
-for _ in $(seq 25); do pgrep -f "(^|/)haproxy .*$FIRSTAPP_STATE/ingress/fs/" >/dev/null || break; sleep 0.2; done
-for proxy in $(pgrep -f "(^|/)haproxy .*$FIRSTAPP_STATE/ingress/fs/"); do kill -KILL "$proxy" 2>/dev/null; done
-if pgrep -f "(^|/)haproxy .*$FIRSTAPP_STATE/ingress/fs/" >/dev/null; then
+# The ingress controller's haproxy, a daemon, outlives it: ours is the one whose config
+# is under our state directory.
+our_haproxy="(^|/)haproxy .*$FIRSTAPP_STATE/ingress/fs/"
+pkill -TERM -f "$our_haproxy"
+for _ in $(seq 25); do pgrep -f "$our_haproxy" >/dev/null || break; sleep 0.2; done
+pkill -KILL -f "$our_haproxy"
+if pgrep -f "$our_haproxy" >/dev/null; then
   problem "the ingress controller's haproxy still runs after SIGKILL; its log is $LOGS/haproxy-ingress.log"
 else
   rm -f "$FIRSTAPP_STATE/ingress/fs/var/run/haproxy/"*  # its pid file and sockets
