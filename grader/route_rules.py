@@ -1,8 +1,9 @@
 """Checkpoint 4, "publish it": an Ingress (networking.k8s.io/v1), or a Gateway API
 HTTPRoute (gateway.networking.k8s.io/v1) as the alternative, sends the host
-firstapp.localhost's `/` to Service web and `/api` to Service api, each on a port the
-Service defines. Pure functions of a `Submission`; each rule returns the findings that
-make it fail.
+firstapp.localhost's `/` to Service web on a port that Service defines, and publishes no
+other tier: the outside reaches web and nothing else (api and db stay inside, as the
+NetworkPolicies intend). Pure functions of a `Submission`; each rule returns the
+findings that make it fail.
 
 A backend names a Service port, never a container port: an Ingress by the Service
 port's `name` or `number`, an HTTPRoute by its number only (Gateway API's `port`).
@@ -36,7 +37,8 @@ class Route:
     service: str
 
 
-ROUTES: tuple[Route, ...] = (Route("/", "web"), Route("/api", "api"))
+ROUTES: tuple[Route, ...] = (Route("/", "web"),)
+INTERNAL_TIERS = tuple(t.name for t in TIERS if not t.external)  # never published
 
 
 def _finding(manifest: Manifest, path: str, problem: str, expected: Any = None, found: Any = None) -> Finding:
@@ -171,8 +173,8 @@ def ingress_backend(submission: Submission, ingress: Manifest, path: str, backen
 
 
 def ingress_paths(submission: Submission) -> list[Finding]:
-    """`/` goes to Service web and `/api` to Service api, both as Prefix paths, on
-    ports those Services define; any other backend still names a real Service port."""
+    """`/` goes to Service web as a Prefix path, on a port that Service defines; no
+    other backend sends requests to api or db, and any other one names a real Service port."""
     ingress = _ingress(submission)
     if ingress is None:
         return _missing_ingress(submission)
@@ -193,13 +195,24 @@ def ingress_paths(submission: Submission) -> list[Finding]:
                 "ImplementationSpecific is the controller's choice)"), expected="Prefix", found=dig(entry, "pathType")))
         findings += ingress_backend(submission, ingress, f"{at}.backend", dig(entry, "backend"), route.service)
     wanted = {id(entry) for at, entry in paths if any(_same_path(dig(entry, "path"), r.path) for r in ROUTES)}
-    for at, entry in paths:
-        if id(entry) not in wanted:
-            findings += ingress_backend(submission, ingress, f"{at}.backend", dig(entry, "backend"))
+    others = [(f"{at}.backend", dig(entry, "backend")) for at, entry in paths if id(entry) not in wanted]
     default = dig(ingress.body, "spec", "defaultBackend")
     if default is not None:
-        findings += ingress_backend(submission, ingress, "spec.defaultBackend", default)
+        others.append(("spec.defaultBackend", default))
+    for at, backend in others:
+        findings += _internal_published(ingress, f"{at}.service.name", dig(backend, "service", "name")) or \
+            ingress_backend(submission, ingress, at, backend)
     return findings
+
+
+def _internal_published(manifest: Manifest, path: str, service: Any) -> list[Finding]:
+    """A backend sending outside requests to api or db, which only pods may reach."""
+    if service not in INTERNAL_TIERS:
+        return []
+    return [_finding(manifest, path, (
+        f"publishes Service {service} to the outside: checkpoint 4 publishes web only, and {service} stays reachable "
+        "from inside the cluster alone (the ingress controller runs on the node, so a NetworkPolicy would not stop "
+        "it)"), expected="web", found=service)]
 
 
 def ingress_rules(submission: Submission) -> list[Finding]:
@@ -305,7 +318,7 @@ def _route_backends(submission: Submission, route: Manifest, at: str, rule: Any,
 
 def httproute_rules(submission: Submission) -> list[Finding]:
     """An HTTPRoute attached to a Gateway, for the host firstapp.localhost, sending
-    PathPrefix `/` to Service web and `/api` to Service api on ports those Services define."""
+    PathPrefix `/` to Service web on a port that Service defines, and no request to api or db."""
     route = _httproute(submission)
     if route is None:
         return [Finding(f"HTTPRoute/{INGRESS_NAME}", "", "missing: no HTTPRoute in the submission",
@@ -336,6 +349,9 @@ def httproute_rules(submission: Submission) -> list[Finding]:
             findings.append(_finding(route, f"{at}.{match_at}.type", (
                 f"{wanted.path} must match the paths under it too"), expected="PathPrefix", found=kind))
         findings += _route_backends(submission, route, at, rule, wanted.service)
+    for index, rule in enumerate(rules):
+        for position, ref in enumerate(listed(rule, "backendRefs")):
+            findings += _internal_published(route, f"spec.rules[{index}].backendRefs[{position}].name", dig(ref, "name"))
     return findings
 
 

@@ -49,6 +49,7 @@ def backend_port(docs: list[dict], index: int) -> dict:
     return path_entry(docs, index)["backend"]["service"]["port"]
 
 
+API_PATH = {"path": "/api", "pathType": "Prefix", "backend": {"service": {"name": "api", "port": {"number": 8080}}}}
 INGRESS_MISTAKES: dict[str, tuple[Callable[[list[dict]], object], list[str]]] = {
     # name: (change, words one finding must contain)
     "a port the Service lacks": (lambda d: [backend_port(d, 0).pop("name"), backend_port(d, 0).update(number=80)],
@@ -57,17 +58,21 @@ INGRESS_MISTAKES: dict[str, tuple[Callable[[list[dict]], object], list[str]]] = 
     "a port name the Service lacks": (lambda d: backend_port(d, 0).update(name="htpp"),
                                       ["port.name", "Service/web has no port named 'htpp'"]),
     "a container port name instead of the Service's": (
-        lambda d: [obj(d, "Service", "api")["spec"]["ports"][0].update(name="web"), backend_port(d, 1).pop("number"),
-                   backend_port(d, 1).update(name="http")],
-        ["Service/api has no port named 'http'", "web=8080"]),
-    "name and number both": (lambda d: backend_port(d, 1).update(name="http"), ["both name and number"]),
-    "no port": (lambda d: path_entry(d, 1)["backend"]["service"].pop("port"), ["no port", "Service/api"]),
-    "/api sent to web": (lambda d: path_entry(d, 1)["backend"]["service"].update(name="web"),
-                         ["paths[1].backend.service.name", "belongs to Service api", "found web"]),
-    "no /api path": (lambda d: ingress(d)["spec"]["rules"][0]["http"]["paths"].pop(1), ["no path /api", "Service api"]),
+        lambda d: [obj(d, "Service", "web")["spec"]["ports"][0].update(name="web")],
+        ["Service/web has no port named 'http'", "web=8080"]),
+    "name and number both": (lambda d: backend_port(d, 0).update(number=8080), ["both name and number"]),
+    "no port": (lambda d: path_entry(d, 0)["backend"]["service"].pop("port"), ["no port", "Service/web"]),
+    "/ sent to api": (lambda d: path_entry(d, 0)["backend"]["service"].update(name="api"),
+                      ["paths[0].backend.service.name", "belongs to Service web", "found api"]),
+    "no / path": (lambda d: path_entry(d, 0).update(path="/shop"), ["no path / ", "Service web"]),
+    "api published at /api": (lambda d: ingress(d)["spec"]["rules"][0]["http"]["paths"].append(API_PATH),
+                              ["paths[1].backend.service.name", "publishes Service api to the outside", "found api"]),
+    "db as the default backend": (
+        lambda d: ingress(d)["spec"].update(defaultBackend={"service": {"name": "db", "port": {"number": 6379}}}),
+        ["spec.defaultBackend.service.name", "publishes Service db"]),
     "Exact instead of Prefix": (lambda d: path_entry(d, 0).update(pathType="Exact"),
                                 ["paths[0].pathType", "expected Prefix, found Exact"]),
-    "the Service is missing": (lambda d: d.remove(obj(d, "Service", "api")), ["no Service named 'api'", "503"]),
+    "the Service is missing": (lambda d: d.remove(obj(d, "Service", "web")), ["no Service named 'web'", "503"]),
     "no ingressClassName": (lambda d: ingress(d)["spec"].pop("ingressClassName"),
                             ["spec.ingressClassName", "not set", "expected haproxy"]),
     "another class": (lambda d: ingress(d)["spec"].update(ingressClassName="nginx"),
@@ -101,19 +106,21 @@ def test_each_ingress_mistake_fails_with_its_cause(name):
 
 
 def test_a_finding_points_at_the_line_of_the_port():
-    text = REFERENCE.read_text().replace("port: {number: 8080}", "port: {number: 80}")
+    text = REFERENCE.read_text().replace("port: {name: http}", "port: {number: 80}")
     findings = rules.ingress_rules(Submission(load_text(text, "cp4.yaml"), services_only=False))
     line = next(i for i, row in enumerate(text.splitlines(), 1) if "port: {number: 80}" in row)
     assert [f.where for f in findings] == [f"cp4.yaml, document 14, line {line}"], texts(findings)
 
 
 INGRESS_VARIANTS: dict[str, Callable[[list[dict]], object]] = {
-    "ports by number": lambda d: [backend_port(d, 0).pop("name"), backend_port(d, 0).update(number=8080)],
-    "ports by name": lambda d: [backend_port(d, 1).pop("number"), backend_port(d, 1).update(name="http")],
+    "the port by number": lambda d: [backend_port(d, 0).pop("name"), backend_port(d, 0).update(number=8080)],
     "another Service port number, used as defined": lambda d: [
-        obj(d, "Service", "api")["spec"]["ports"][0].update(port=80), backend_port(d, 1).update(number=80)],
-    "trailing slash on /api/": lambda d: path_entry(d, 1).update(path="/api/"),
-    "paths in the other order": lambda d: ingress(d)["spec"]["rules"][0]["http"]["paths"].reverse(),
+        obj(d, "Service", "web")["spec"]["ports"][0].update(port=80), backend_port(d, 0).pop("name"),
+        backend_port(d, 0).update(number=80)],
+    "trailing slash on a second web path": lambda d: ingress(d)["spec"]["rules"][0]["http"]["paths"].append(
+        {"path": "/shop/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"name": "http"}}}}),
+    "web as the default backend too": lambda d: ingress(d)["spec"].update(
+        defaultBackend={"service": {"name": "web", "port": {"number": 8080}}}),
 }
 
 
@@ -142,9 +149,8 @@ GATEWAY = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "met
 HTTPROUTE = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "web"},
              "spec": {"parentRefs": [{"name": "firstapp"}], "hostnames": ["firstapp.localhost"],
                       "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-                                 "backendRefs": [{"name": "web", "port": 8080}]},
-                                {"matches": [{"path": {"type": "PathPrefix", "value": "/api"}}],
-                                 "backendRefs": [{"name": "api", "port": 8080}]}]}}
+                                 "backendRefs": [{"name": "web", "port": 8080}]}]}}
+API_RULE = {"matches": [{"path": {"type": "PathPrefix", "value": "/api"}}], "backendRefs": [{"name": "api", "port": 8080}]}
 
 
 def with_route() -> list[dict]:
@@ -176,13 +182,16 @@ def test_a_correct_route_beside_a_wrong_ingress_publishes_web():
 ROUTE_MISTAKES: dict[str, tuple[Callable[[list[dict]], object], list[str]]] = {
     "a wrong port": (lambda d: backend_ref(d, 0).update(port=80),
                      ["HTTPRoute/web", "spec.rules[0].backendRefs[0].port", "Service/web has no port 80", "http=8080"]),
-    "a port name": (lambda d: backend_ref(d, 1).update(port="http"), ["number, not its name"]),
-    "no port": (lambda d: backend_ref(d, 1).pop("port"), ["backendRefs[0].port", "no port"]),
-    "/api to web": (lambda d: backend_ref(d, 1).update(name="web"), ["belongs to Service api"]),
-    "no backendRefs": (lambda d: route(d)["spec"]["rules"][1].pop("backendRefs"), ["no backendRefs"]),
-    "Exact path": (lambda d: route(d)["spec"]["rules"][1]["matches"][0]["path"].update(type="Exact"),
-                   ["spec.rules[1].matches[0].path.type", "expected PathPrefix, found Exact"]),
-    "no /api rule": (lambda d: route(d)["spec"]["rules"].pop(1), ["no rule matches /api"]),
+    "a port name": (lambda d: backend_ref(d, 0).update(port="http"), ["number, not its name"]),
+    "no port": (lambda d: backend_ref(d, 0).pop("port"), ["backendRefs[0].port", "no port"]),
+    "/ to api": (lambda d: backend_ref(d, 0).update(name="api"), ["belongs to Service web"]),
+    "api published at /api": (lambda d: route(d)["spec"]["rules"].append(copy.deepcopy(API_RULE)),
+                              ["spec.rules[1].backendRefs[0].name", "publishes Service api to the outside"]),
+    "no backendRefs": (lambda d: route(d)["spec"]["rules"][0].pop("backendRefs"), ["no backendRefs"]),
+    "Exact path": (lambda d: route(d)["spec"]["rules"][0]["matches"][0]["path"].update(type="Exact"),
+                   ["spec.rules[0].matches[0].path.type", "expected PathPrefix, found Exact"]),
+    "no / rule": (lambda d: route(d)["spec"]["rules"][0]["matches"][0]["path"].update(value="/shop"),
+                  ["no rule matches /"]),
     "no parentRefs": (lambda d: route(d)["spec"].pop("parentRefs"), ["spec.parentRefs", "no Gateway"]),
     "a parentRef to another Gateway": (lambda d: route(d)["spec"]["parentRefs"][0].update(name="public"),
                                        ["spec.parentRefs[0].name", "names no Gateway", "expected firstapp"]),
@@ -192,7 +201,7 @@ ROUTE_MISTAKES: dict[str, tuple[Callable[[list[dict]], object], list[str]]] = {
                                   ["Gateway/firstapp", "spec.gatewayClassName", "not set"]),
     "no hostnames": (lambda d: route(d)["spec"].pop("hostnames"), ["spec.hostnames", "every host"]),
     "another apiVersion": (lambda d: route(d).update(apiVersion="networking.k8s.io/v1"), ["apiVersion", "Gateway API"]),
-    "the Service is missing": (lambda d: d.remove(obj(d, "Service", "api")), ["no Service named 'api'"]),
+    "the Service is missing": (lambda d: d.remove(obj(d, "Service", "web")), ["no Service named 'web'"]),
 }
 
 
