@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from course.errors import UnusableInput
+from course.labs import LABS
 from course.model import WEB_NODE_PORT
 
 if TYPE_CHECKING:
     from course.cluster import Cluster
 
 LESSONS = ("lesson-1", "lesson-2", "lesson-3")
-LAB_IDS = ("checkpoint-1", "checkpoint-2", "checkpoint-3")
+LAB_IDS = tuple(LABS)
 WORKSPACES = LESSONS + LAB_IDS
 
 CLASS_NAMESPACE = "firstapp-class"  # the instructor's: the learners' ServiceAccounts live here

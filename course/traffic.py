@@ -20,9 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-# argv[1]: {"timeout": seconds, "limit": bytes, "probes": [[kind, target], ...], "search": [domain, ...]};
-# prints one JSON list. With "search", names are looked up as a pod of another namespace
-# would (its resolv.conf: those search domains first for a name of fewer than 5 dots).
+# argv[1]: {"timeout": seconds, "limit": bytes, "probes": [[kind, target], ...], "search": [domain, ...],
+# "resolve": {name: address}}; prints one JSON list. With "search", names are looked up as a
+# pod of another namespace would (its resolv.conf: those search domains first for a name
+# of fewer than 5 dots). "resolve" connects to a name's given address, as curl --resolve
+# does, while the request still names the host (an ingress controller routes by it).
 # Whatever answers is untrusted: every probe has one deadline for its whole exchange
 # (connect, send, every read), so a server trickling a byte a second is cut off at
 # `timeout`; an answer over `limit` bytes is cut off too; each such answer is reported
@@ -35,6 +37,7 @@ request = json.loads(sys.argv[1])
 timeout = float(request["timeout"])
 limit = int(request.get("limit", 65536))
 SEARCH = [str(domain) for domain in request.get("search") or []]
+RESOLVE = {str(name): str(address) for name, address in (request.get("resolve") or {}).items()}
 SHOWN = 4096
 
 class SlowAnswer(Exception): pass
@@ -62,7 +65,9 @@ def lookup(host):
     return socket.getaddrinfo(names(host)[-1], None, socket.AF_INET)
 
 def connect(host, port, deadline):
-    if SEARCH:
+    if host in RESOLVE:
+        host = RESOLVE[host]
+    elif SEARCH:
         host = lookup(host)[0][4][0]
     remaining = deadline - time.monotonic()
     if remaining <= 0:
@@ -290,15 +295,17 @@ def _answers(output: str, count: int) -> list[object]:
 
 
 def run_batch(run: Runner, probes: list[ProbeSpec], timeout: float, attempts: int,
-              pause: float = 0.5, search: list[str] | None = None) -> list[ProbeResult]:
+              pause: float = 0.5, search: list[str] | None = None,
+              resolve: dict[str, str] | None = None) -> list[ProbeResult]:
     """Every probe's result; those that fail are sent again, up to `attempts` rounds.
     Each round lasts at most about `timeout` (+ 0.5 s, + starting Python), whatever answers.
-    `search`: resolve names as a pod whose resolver has these search domains would."""
+    `search`: resolve names as a pod whose resolver has these search domains would.
+    `resolve`: connect to these names at these addresses (the Host header keeps the name)."""
     results: list[ProbeResult] = [ProbeResult(False, error="not probed", failure=Failure.OTHER)] * len(probes)
     pending = list(range(len(probes)))
     for attempt in range(attempts):
         request = json.dumps({"timeout": timeout, "limit": ANSWER_LIMIT, "probes": [probes[i] for i in pending],
-                              **({"search": search} if search else {})})
+                              **({"search": search} if search else {}), **({"resolve": resolve} if resolve else {})})
         output = run(["python3", "-c", _PROBE_PROGRAM, request])
         for index, answer in zip(pending, _answers(output, len(pending))):
             results[index] = _result(answer)
@@ -309,8 +316,11 @@ def run_batch(run: Runner, probes: list[ProbeSpec], timeout: float, attempts: in
     return results
 
 
-def from_host(probes: list[ProbeSpec], timeout: float = 2.0, attempts: int = 2) -> list[ProbeResult]:
-    """The same probes sent from this machine, as a learner's browser or curl would."""
+def from_host(probes: list[ProbeSpec], timeout: float = 2.0, attempts: int = 2,
+              resolve: dict[str, str] | None = None) -> list[ProbeResult]:
+    """The same probes sent from this machine, as a learner's browser or curl would
+    (`resolve`: where a name such as firstapp.localhost is, as curl and browsers know
+    every *.localhost name to be this machine while the system resolver may not)."""
     def run(command: list[str]) -> str:
         limit = timeout * 2 + 10
         try:
@@ -320,4 +330,4 @@ def from_host(probes: list[ProbeSpec], timeout: float = 2.0, attempts: int = 2) 
             return json.dumps([{"ok": False, "type": "TimeoutError",
                                 "error": f"TimeoutError: the probe program did not finish in {limit:.0f} s"}] * count)
         return completed.stdout
-    return run_batch(run, probes, timeout, attempts)
+    return run_batch(run, probes, timeout, attempts, resolve=resolve)

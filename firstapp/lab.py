@@ -194,8 +194,8 @@ class Lab:
         self.file.write_text(text)
 
     def editor(self) -> Any:
-        """The editor widget: the file with line numbers, Apply, Reset (and, in
-        checkpoint 2, "delete one web pod and watch")."""
+        """The editor widget: the file with line numbers, Apply, Reset (and the lab's
+        disruptive check's button: checkpoint 2's "delete one web pod and watch")."""
         from firstapp.lab_editor import LabEditor
 
         self._editor = LabEditor(self, self.text())
@@ -397,8 +397,9 @@ class Lab:
         name = self.lab.reference
         hints = {check.id: hint(check, levels[check.id], reference, name)
                  for check in result.visible if check.id in levels}
-        notes = {"self-healing": "not run yet: it deletes a web pod, so it runs when you press "
-                                 "\u201cdelete one web pod and watch\u201d (or run lab.self_healing())"}
+        disruption = self.lab.disruption
+        notes = {disruption.check: f"not run yet: it {disruption.effect.split(';')[0]}, so it runs when you press "
+                                   f"\u201c{disruption.button.lower()}\u201d (or run lab.disrupt())"} if disruption else {}
         return NotebookResult(result, hints, notes)
 
     def check(self) -> NotebookResult | Problem:
@@ -410,9 +411,12 @@ class Lab:
         self._insist_on_full_marks(shown)
         return shown
 
-    def self_healing(self) -> NotebookResult | Problem:
-        """Checkpoint 2's disruptive check, run knowingly: deletes one web pod and watches
-        its Deployment replace it, then shows the whole table."""
+    def disrupt(self) -> NotebookResult | Problem:
+        """The lab's disruptive check, run knowingly (checkpoint 2: deletes one web pod
+        and watches its Deployment replace it; checkpoint 4: takes db away for a moment
+        and watches api leave its Service and come back), then shows the whole table."""
+        if self.lab.disruption is None:
+            return Problem(f"{self.checkpoint} has no disruptive check")
         try:
             shown: NotebookResult | Problem = self._grade(allow_disruption=True)
         except UnusableInput as error:

@@ -57,13 +57,12 @@ class LabEditor(widgets.VBox):
         self.confirm_button.on_click(lambda _: self.press_reset())
         self.cancel_button.on_click(lambda _: self._hide_confirm())
         buttons = [self.apply_button, self.reset_button]
-        self.heal_button = None
-        if lab.checkpoint == "checkpoint-2":
-            self.heal_button = widgets.Button(description="Delete one web pod and watch", icon="heartbeat",
-                                              layout=widgets.Layout(width="auto"),
-                                              tooltip="deletes one web pod; a Deployment replaces it")
-            self.heal_button.on_click(lambda _: self.press_self_healing())
-            buttons.append(self.heal_button)
+        self.disrupt_button = None
+        if lab.lab.disruption is not None:
+            self.disrupt_button = widgets.Button(description=lab.lab.disruption.button, icon="heartbeat",
+                                                 layout=widgets.Layout(width="auto"), tooltip=lab.lab.disruption.effect)
+            self.disrupt_button.on_click(lambda _: self.press_disruption())
+            buttons.append(self.disrupt_button)
         super().__init__([widgets.HTML(_STYLE + f"<b>{html.escape(str(lab.file.name))}</b> "
                                        f"(namespace {html.escape(lab.namespace)}; your web answers at "
                                        f"{html.escape(lab.place.url)})"),
@@ -86,7 +85,7 @@ class LabEditor(widgets.VBox):
 
     def _show(self, action: str, work: object) -> object:
         self.status.value = f"<i>{html.escape(action)}…</i>"
-        for button in (self.apply_button, self.reset_button, self.heal_button):
+        for button in (self.apply_button, self.reset_button, self.disrupt_button):
             if button is not None:
                 button.disabled = True
         self.output.clear_output()
@@ -99,7 +98,7 @@ class LabEditor(widgets.VBox):
             return shown
         finally:
             self.status.value = ""
-            for button in (self.apply_button, self.reset_button, self.heal_button):
+            for button in (self.apply_button, self.reset_button, self.disrupt_button):
                 if button is not None:
                     button.disabled = False
 
@@ -120,8 +119,9 @@ class LabEditor(widgets.VBox):
         self._hide_confirm()
         return self._show("resetting", lambda: _Message(self.lab.reset(confirm=True)))
 
-    def press_self_healing(self) -> object:
-        return self._show("deleting one web pod and watching", self.lab.self_healing)
+    def press_disruption(self) -> object:
+        assert self.lab.lab.disruption is not None, "only a lab with a disruptive check has its button"
+        return self._show(self.lab.lab.disruption.effect, self.lab.disrupt)
 
     def __repr__(self) -> str:
         return f"{self.lab.file.name} (namespace {self.lab.namespace}; your web answers at {self.lab.place.url}):\n" \

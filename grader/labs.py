@@ -6,15 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from course import labs as course_labs
 from course.errors import UnusableInput
 from course.model import TIERS, WEB_NODE_PORT, Tier
-from grader import routing, schema, service_rules, state_rules, workload_rules
+from grader import connectivity, policy_rules, route_rules, routing, schema, service_rules, state_rules, workload_rules
 from grader.checks import ROUTING, STATE, STATIC, Check, Context, Skip, about
 from grader.findings import Finding
 from grader.live import LiveState
 from grader.workloads import WORKLOAD_KINDS
+
+if TYPE_CHECKING:  # the cluster client is imported only where a cluster is used
+    from course.cluster import Cluster
 
 
 def _valid() -> Check:
@@ -136,6 +140,66 @@ def _checkpoint3() -> list[Check]:
     ]
 
 
+def _namespace(ctx: Context) -> str:
+    """Where the policies apply: the graded namespace, else (static) the lab's own."""
+    return ctx.live.namespace if ctx.live is not None else policy_rules.NAMESPACE
+
+
+def _policy_check(check_id: str, title: str, hint: str, kinds: tuple[str, ...] = ("NetworkPolicy",)) -> Check:
+    rule = policy_rules.RULES[check_id]
+    return Check(check_id, title, 1, hint, about(kinds, lambda ctx: rule(ctx.submission, _namespace(ctx))))
+
+
+def _readiness_live(ctx: Context) -> list[Finding]:
+    if not ctx.allow_disruption:
+        raise Skip("not run: it takes db away for a moment, so it needs --allow-disruption")
+    return state_rules.readiness_seen(ctx.state)
+
+
+def _checkpoint4() -> list[Check]:
+    return [
+        _valid(),
+        _policy_check("policy-values", "Every NetworkPolicy is one the API server accepts",
+                      "Peers need a podSelector, namespaceSelector or ipBlock; ports are numbers or port names."),
+        _policy_check("policy-selectors", "Every policy and every peer selects pods that exist",
+                      "A selector selects pods by their labels: compare it with the pod template's labels."),
+        _policy_check("policy-ports", "Every policy port is one the pods listen on",
+                      "A named port must be a container port's name; a number, a container port's number."),
+        _policy_check("default-deny", "Every pod is isolated for ingress and egress (default deny)",
+                      "A policy with podSelector: {} and policyTypes [Ingress, Egress] denies what no rule allows."),
+        _policy_check("dns-egress", "web and api may still ask the cluster DNS",
+                      "Allow egress to the kube-dns pods (k8s-app: kube-dns in kube-system) on port 53, UDP and TCP."),
+        _policy_check("connectivity", "Your policies allow exactly outside -> web -> api -> db",
+                      "Each path below says which policy lets it through, or which one isolates it."),
+        Check("web-published", "An Ingress (or HTTPRoute) publishes web at http://firstapp.localhost/", 1,
+              f"ingressClassName {route_rules.INGRESS_CLASS}, host {route_rules.HOST}, path / (Prefix) to Service "
+              "web on a port the Service defines; no path to api or db.",
+              lambda ctx: route_rules.web_published(ctx.submission)),
+        Check("services-cluster-ip", "No Service opens a node port any more", 1,
+              "The Ingress is the way in now: make web a ClusterIP Service.",
+              about(("Service",), lambda ctx: route_rules.services_cluster_ip(ctx.submission))),
+        _policy_check("api-readiness", "api has a readiness probe on /readyz",
+                      "readinessProbe: httpGet /readyz on port http; /readyz fails while api cannot reach db.",
+                      WORKLOAD_KINDS),
+        *_hidden_checks("checkpoint-4"),
+        Check("applied-matches-submission", "What is applied is what you submitted", 1,
+              "Apply your file again (`kubectl apply -f`); the fields below differ in the cluster.",
+              _applied_matches, layer=STATE),
+        Check("workloads-available", "Every replica of every tier is ready", 1,
+              "A tier that is not ready often lost its DNS or its database to a policy: see the connectivity table.",
+              lambda ctx: state_rules.workloads_available(ctx.submission, ctx.state), layer=STATE),
+        Check("connectivity-live", "Real packets: web reaches api, api reaches db, and nothing else", 1,
+              "Each cell that differs names the policy behind it.",
+              lambda ctx: connectivity.findings(ctx.state), layer=ROUTING),
+        Check("published-live", "From outside, http://firstapp.localhost/ reaches web, and only web", 1,
+              "See the routing table: web must answer through the ingress controller; no node port may lead in.",
+              lambda ctx: routing.routing_findings(ctx.state, routing.VIA_INGRESS)
+              + routing.routing_findings(ctx.state, routing.HOST), layer=ROUTING),
+        Check("api-readiness-live", "Without db, api leaves its Service, and comes back with it", 1,
+              "api's readiness probe must fail while db is away: httpGet /readyz.", _readiness_live, layer=STATE),
+    ]
+
+
 def _hidden_checks(lab_id: str) -> list[Check]:
     """The instructor's hidden checks, counted but never shown to a learner. They live
     in `grader.hidden`, which a learner edition (`firstapp class release`) leaves out."""
@@ -146,7 +210,20 @@ def _hidden_checks(lab_id: str) -> list[Check]:
     return checks(lab_id)
 
 
+def _delete_a_web_pod(cluster: Cluster, live: LiveState) -> None:
+    from grader import observe
+
+    observe.delete_a_web_pod(cluster, live)
+
+
+def _take_db_away(cluster: Cluster, live: LiveState) -> None:
+    from grader import observe
+
+    observe.take_db_away(cluster, live)
+
+
 RoutePlan = Callable[[LiveState], list[routing.Probe]]
+Disrupt = Callable[["Cluster", LiveState], None]
 
 
 @dataclass(frozen=True)
@@ -154,6 +231,7 @@ class GradedLab:
     lab: course_labs.Lab
     checks: tuple[Check, ...]
     route_plan: RoutePlan | None  # the traffic its routing layer sends, if any
+    disrupt: Disrupt | None = None  # what its opt-in disruption does (`course.labs.Lab.disruption`)
 
     @property
     def max_score(self) -> int:
@@ -163,13 +241,14 @@ class GradedLab:
         return [check for check in self.checks if check.layer in layers]
 
 
-_CHECKS: dict[str, tuple[Callable[[], list[Check]], RoutePlan | None]] = {
-    "checkpoint-1": (_checkpoint1, routing.health_plan),
-    "checkpoint-2": (_checkpoint2, None),
-    "checkpoint-3": (_checkpoint3, routing.plan),
+_CHECKS: dict[str, tuple[Callable[[], list[Check]], RoutePlan | None, Disrupt | None]] = {
+    "checkpoint-1": (_checkpoint1, routing.health_plan, None),
+    "checkpoint-2": (_checkpoint2, None, _delete_a_web_pod),
+    "checkpoint-3": (_checkpoint3, routing.plan, None),
+    "checkpoint-4": (_checkpoint4, routing.publication_plan, _take_db_away),
 }
-LABS: dict[str, GradedLab] = {lab_id: GradedLab(course_labs.LABS[lab_id], tuple(checks()), plan)
-                              for lab_id, (checks, plan) in _CHECKS.items()}
+LABS: dict[str, GradedLab] = {lab_id: GradedLab(course_labs.LABS[lab_id], tuple(checks()), plan, disrupt)
+                              for lab_id, (checks, plan, disrupt) in _CHECKS.items()}
 
 
 def graded_lab(lab_id: str) -> GradedLab:

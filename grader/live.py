@@ -1,5 +1,6 @@
 """What the grader saw in the cluster, as plain data: the objects applied in the
-namespace, its pods, each Service's EndpointSlices, and the routing truth table.
+namespace, its pods, each Service's EndpointSlices, the routing truth table and (for
+checkpoint 4) the connectivity truth table.
 
 Collected once per grading run by `grader.observe`; the rules in `state_rules` and
 `routing` read it without touching the cluster, so they are tested like the static
@@ -76,6 +77,26 @@ class Route:
 
 
 @dataclass
+class Cell:
+    """One cell of checkpoint 4's connectivity truth table: from a tier's pod (or the
+    probe pod) to a tier, by Service name or pod IP, expected against observed, and
+    what the submitted policies say about it."""
+
+    source: str  # "web", "api", "db", "probe"
+    destination: str  # a tier
+    target: str  # what was probed: "http://api:8080/healthz", "10.244.0.7:6379 (pod db-0)"
+    expected: bool
+    observed: bool | None  # None: not probed
+    detail: str  # the probe's own words (HTTP status, or why it failed)
+    predicted: bool  # what the submitted policies say (policy_rules.allowed)
+    reason: str  # why they allow or block it
+
+    @property
+    def matches(self) -> bool:
+        return self.observed is None or self.observed == self.expected
+
+
+@dataclass
 class LiveState:
     namespace: str
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # "Kind/name" -> live object
@@ -83,9 +104,16 @@ class LiveState:
     endpoints: dict[str, list[Endpoint]] = field(default_factory=dict)  # Service name -> endpoints
     node_images: set[str] | None = None  # None when the grader may not read nodes
     routes: list[Route] = field(default_factory=list)
-    self_healing: str | None = None  # outcome of the opt-in disruption check
+    self_healing: str | None = None  # outcome of checkpoint 2's opt-in disruption
+    readiness: str | None = None  # outcome of checkpoint 4's opt-in disruption (db taken away)
+    connectivity: list[Cell] = field(default_factory=list)  # checkpoint 4's truth table
     node_port: int = WEB_NODE_PORT  # the learner's: 30080 solo, their own in a class
     node_address: str = "localhost"  # where the grader reaches node ports
+
+    @property
+    def disrupted(self) -> bool:
+        """An opt-in disruption ran (in a snapshot: ran when it was collected)."""
+        return self.self_healing is not None or self.readiness is not None
 
     def pods_of(self, labels: dict[str, str]) -> list[Pod]:
         return [p for p in self.pods if not p.deleting and has_labels(p, labels)]

@@ -19,6 +19,7 @@ from course.errors import UnusableInput
 from grader.findings import MAX_ECHO, printable
 from grader.hints import LEVELS, Hint
 from grader.loading import Manifest
+from grader.reports import connectivity_html, connectivity_lines
 from grader.result import CheckResult, LabResult, Outcome
 
 _COLOUR = {Outcome.PASS: "#0a0", Outcome.FAIL: "#c00", Outcome.SKIP: "#888"}
@@ -106,6 +107,7 @@ class NotebookResult:
                 f"<td>{html.escape(r.detail[:MAX_ECHO])}</td></tr>" for r in self.result.routes)
             table += ("<h4>Routing: expected vs observed</h4><table><tr><th></th><th>from</th><th>to</th>"
                       f"<th>expected</th><th>observed</th><th>detail</th></tr>{route_rows}</table>")
+        table += connectivity_html(self.result.connectivity, MAX_ECHO)
         # JupyterLab right-aligns table cells; a learner reads these from the left.
         return printable(table.replace("<td>", _LEFT_TD).replace("<th>", _LEFT_TH))
 
@@ -124,6 +126,7 @@ class NotebookResult:
             for r in self.result.routes:
                 lines.append(f"    {'ok' if r.matches else 'MISMATCH':<8} {r.source:<9} -> {r.target}  expected "
                              f"{r.expected.value}, observed {r.observed.value} {r.detail[:MAX_ECHO]}")
+        lines += connectivity_lines(self.result.connectivity, MAX_ECHO)
         return printable("\n".join(lines)) + "\n"
 
 

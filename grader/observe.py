@@ -1,8 +1,10 @@
 """Reading the cluster for layers 2 and 3: one pass over the namespace's objects,
 pods and EndpointSlices, then one batch of real traffic from a probe pod and from
-this machine. What the cluster says becomes `LiveState`; what it refuses leaves as the
-typed errors of `course.errors`. What the learner's pods answer is untrusted input:
-`course.traffic` bounds it (time and size), `grader.routing` validates it."""
+this machine (for checkpoint 4, the connectivity truth table from the tiers' own pods),
+and the opt-in disruptions (a web pod deleted, db taken away for a moment). What the
+cluster says becomes `LiveState`; what it refuses leaves as the typed errors of
+`course.errors`. What the learner's pods answer is untrusted input: `course.traffic`
+bounds it (time and size), `grader.routing` validates it."""
 
 from __future__ import annotations
 
@@ -14,16 +16,18 @@ from course.cluster import Cluster, pod_is_ready
 from course.errors import ClusterUnavailable, Forbidden, NotFound
 from course.place import NODE_ADDRESS_ANNOTATION, NODE_PORT_ANNOTATION
 from course.probe import PROBE_LABEL, ProbePod
-from course.traffic import ProbeResult, from_host
-from grader import routing
+from course.traffic import ProbeResult, from_host, run_batch
+from grader import connectivity, route_rules, routing
 from grader.live import ENDPOINTSLICE_CONTROLLER, MANAGED_BY, Endpoint, LiveState, Pod
 from grader.loading import Manifest, Source
 from grader.state_rules import without_server_fields
+from grader.submission import Submission
 
 _READ_HINT = "the grader needs read access (get/list) to it; ask for that permission"
 
 
-def collect(cluster: Cluster, namespace: str) -> LiveState:
+def collect(cluster: Cluster, namespace: str, networking: bool = False) -> LiveState:
+    """`networking`: the lab grades NetworkPolicies and Ingresses too, so they are read."""
     live = LiveState(namespace)
     try:
         annotations = cluster.namespace_annotations(namespace)
@@ -46,6 +50,12 @@ def collect(cluster: Cluster, namespace: str) -> LiveState:
         "StatefulSet": ("apps/v1", lambda: cluster.apps.list_namespaced_stateful_set(namespace).items),
         "DaemonSet": ("apps/v1", lambda: cluster.apps.list_namespaced_daemon_set(namespace).items),
     }
+    if networking:
+        listings.update({
+            "NetworkPolicy": ("networking.k8s.io/v1",
+                              lambda: cluster.networking.list_namespaced_network_policy(namespace).items),
+            "Ingress": ("networking.k8s.io/v1", lambda: cluster.networking.list_namespaced_ingress(namespace).items),
+        })
     for kind, (api_version, listing) in listings.items():
         with cluster.errors(f"list {kind}s in namespace {namespace}", _READ_HINT):
             items = listing()
@@ -101,7 +111,7 @@ def probe_routes(cluster: Cluster, live: LiveState, probes: list[routing.Probe],
     pod of the namespace, or from `shared` (one pod serving a whole class, resolving
     names as a pod of this namespace would), and from this machine."""
     inside = [p for p in probes if p.kind and p.route.source == routing.IN_CLUSTER]
-    outside = [p for p in probes if p.kind and p.route.source == routing.HOST]
+    outside = [p for p in probes if p.kind and p.route.source in (routing.HOST, routing.VIA_INGRESS)]
     results: list[ProbeResult] = []
     if inside and shared is not None:
         results += shared.batch([p.spec for p in inside], as_if_in=live.namespace, via=cluster)
@@ -109,13 +119,36 @@ def probe_routes(cluster: Cluster, live: LiveState, probes: list[routing.Probe],
         with ProbePod(cluster, live.namespace, timeout=timeout, attempts=2) as pod:
             results += pod.batch([p.spec for p in inside])
     if outside:
-        results += from_host([p.spec for p in outside], timeout=timeout, attempts=2)
+        results += from_host([p.spec for p in outside], timeout=timeout, attempts=2,
+                             resolve={route_rules.HOST: live.node_address})
     routing.record(inside + outside, results, live)  # at once: host answers are checked against the pods'
     live.routes = [p.route for p in probes]
 
 
-def disrupt(cluster: Cluster, live: LiveState, deployment: str = "web", timeout: float = 90.0) -> None:
-    """The opt-in self-healing check: delete one pod of `deployment`, see it replaced."""
+def probe_connectivity(cluster: Cluster, live: LiveState, submission: Submission) -> None:
+    """Checkpoint 4's truth table with real packets, into `live.connectivity`: each
+    source's probes run inside one of its own pods (exec), the probe pod's from a pod
+    that carries no tier label; a source that cannot send gets its cells unprobed."""
+    pods = connectivity.running_pods(live)
+    for source in connectivity.SOURCE_ORDER:
+        sent = connectivity.targets(source, pods)
+        specs = [spec for _, _, spec in sent]
+        sender = connectivity.sender(source, pods)
+        results: list[ProbeResult | None]
+        if sender is not None:
+            def run(command: list[str], pod: str = sender) -> str:
+                return cluster.exec(live.namespace, pod, command, timeout=connectivity.PROBE_TIMEOUT * 2 + 10)
+            results = [*run_batch(run, specs, connectivity.PROBE_TIMEOUT, attempts=1)]
+        elif source == "probe":
+            with ProbePod(cluster, live.namespace, timeout=connectivity.PROBE_TIMEOUT, attempts=1) as probe:
+                results = [*probe.batch(specs)]
+        else:
+            results = [None] * len(specs)
+        live.connectivity += connectivity.cells(source, sent, results, submission, live.namespace)
+
+
+def delete_a_web_pod(cluster: Cluster, live: LiveState, deployment: str = "web", timeout: float = 90.0) -> None:
+    """Checkpoint 2's opt-in self-healing check: delete one pod of `deployment`, see it replaced."""
     pods = [p for p in live.pods_of({"app": deployment}) if p.owner_kind == "ReplicaSet"]
     if not pods:
         live.self_healing = f"no pod of Deployment {deployment} to delete"
@@ -135,3 +168,57 @@ def disrupt(cluster: Cluster, live: LiveState, deployment: str = "web", timeout:
             return
         time.sleep(0.5)
     live.self_healing = f"not replaced within {timeout:.0f} s after deleting {victim}"
+
+
+def _ready_endpoints(cluster: Cluster, namespace: str, service: str) -> list[str]:
+    with cluster.errors(f"list the EndpointSlices of Service {service}"):
+        slices = cluster.discovery.list_namespaced_endpoint_slice(
+            namespace, label_selector=f"kubernetes.io/service-name={service}").items
+    return [address for item in slices for e in item.endpoints or [] if e.conditions and e.conditions.ready
+            for address in e.addresses or []]
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float) -> float | None:
+    """Seconds until `condition` held, or None when it did not within `timeout`."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if condition():
+            return time.monotonic() - started
+        time.sleep(0.5)
+    return None
+
+
+def take_db_away(cluster: Cluster, live: LiveState, leave_within: float = 60.0, back_within: float = 120.0) -> None:
+    """Checkpoint 4's opt-in readiness check: scale StatefulSet db to 0, see api's pods
+    leave Service api's endpoints (its readiness probe fails without db), scale db back
+    to what it was, see api return. db comes back whatever happens in between."""
+    namespace = live.namespace
+    try:
+        with cluster.errors(f"read StatefulSet db in namespace {namespace}"):
+            replicas = cluster.apps.read_namespaced_stateful_set("db", namespace).spec.replicas or 1
+    except NotFound:
+        live.readiness = "not run: there is no StatefulSet db to take away"
+        return
+    if not _ready_endpoints(cluster, namespace, "api"):
+        live.readiness = "api had no ready endpoint before db was taken away, so nothing could be seen leaving"
+        return
+
+    def scale(count: int) -> None:
+        with cluster.errors(f"scale StatefulSet db to {count}"):
+            cluster.apps.patch_namespaced_stateful_set_scale("db", namespace, {"spec": {"replicas": count}})
+
+    scale(0)
+    try:
+        left = _wait_for(lambda: not _ready_endpoints(cluster, namespace, "api"), leave_within)
+    finally:
+        scale(replicas)
+    back = _wait_for(lambda: bool(_ready_endpoints(cluster, namespace, "api")), back_within)
+    if left is None:
+        live.readiness = (f"api stayed in Service api's endpoints for {leave_within:.0f} s without db: its readiness "
+                          "probe does not notice that db is gone")
+    elif back is None:
+        live.readiness = (f"api left Service api's endpoints {left:.0f} s after db went, but was not back "
+                          f"{back_within:.0f} s after db returned")
+    else:
+        live.readiness = (f"left and came back: api left Service api's endpoints {left:.0f} s after db went and "
+                          f"was back {back:.0f} s after db returned")

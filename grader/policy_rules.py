@@ -869,14 +869,14 @@ def api_readiness(submission: Submission) -> list[Finding]:
     return findings
 
 
-# The rules checkpoint 4 grades over policies, by check id; each takes the submission.
-RULES: Mapping[str, Callable[[Submission], list[Finding]]] = {
-    "policy-values": policy_values,
+# The rules checkpoint 4 grades over policies, by check id; each takes the submission and
+# the namespace its policies apply in. `policy_wide_open` feeds a hidden check (grader.hidden).
+RULES: Mapping[str, Callable[[Submission, str], list[Finding]]] = {
+    "policy-values": lambda submission, _namespace: policy_values(submission),
     "policy-selectors": policy_selectors,
     "policy-ports": policy_ports,
     "default-deny": default_deny,
-    "db-api-not-wide-open": policy_wide_open,
     "dns-egress": dns_egress,
     "connectivity": connectivity,
-    "api-readiness": api_readiness,
+    "api-readiness": lambda submission, _namespace: api_readiness(submission),
 }

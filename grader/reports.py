@@ -20,6 +20,7 @@ from typing import Any
 
 from grader.findings import json_safe, printable
 from grader.gradebook import gradescope
+from grader.live import Cell
 from grader.result import CheckResult, LabResult, Outcome
 
 
@@ -52,7 +53,42 @@ def _as_dict(result: LabResult) -> dict[str, Any]:
         } for c in result.checks],
         "routes": [{"from": r.source, "to": r.target, "tier": r.tier, "expected": r.expected.value,
                     "observed": r.observed.value, "detail": r.detail} for r in result.routes],
+        **({"connectivity": [{"from": c.source, "to": c.target, "tier": c.destination, "expected": _reach(c.expected),
+                              "observed": _reach(c.observed), "detail": c.detail, "policies": c.reason}
+                             for c in result.connectivity]} if result.connectivity else {}),
     }
+
+
+def _reach(allowed: bool | None) -> str:
+    return "not probed" if allowed is None else "allowed" if allowed else "blocked"
+
+
+def connectivity_lines(cells: list[Cell], limit: int = 200) -> list[str]:
+    """The connectivity truth table as text: one line per cell, from, to, expected and
+    observed; a cell that differs also says why the policies allow or block it."""
+    if not cells:
+        return []
+    lines = ["", "  connectivity (expected vs observed, real packets):"]
+    width = max(len(c.target) for c in cells)
+    for cell in cells:
+        verdict = "ok " if cell.matches else "MISMATCH"
+        lines.append(f"    {verdict:<8} {cell.source:<5} -> {cell.target:<{width}}  expected {_reach(cell.expected):<7} "
+                     f"observed {_reach(cell.observed):<10} {cell.detail[:limit]}")
+        if not cell.matches:
+            lines.append(f"             policies: {cell.reason[:limit]}")
+    return lines
+
+
+def connectivity_html(cells: list[Cell], limit: int = 200) -> str:
+    """The connectivity truth table as an HTML table, with the policies' reason per cell."""
+    if not cells:
+        return ""
+    rows = "".join(
+        f"<tr><td>{'&#10004;' if c.matches else '&#10008;'}</td><td>{html.escape(c.source)}</td>"
+        f"<td><code>{html.escape(c.target)}</code></td><td>{_reach(c.expected)}</td><td>{_reach(c.observed)}</td>"
+        f"<td>{html.escape(c.detail[:limit])}</td><td>{html.escape(c.reason[:limit])}</td></tr>" for c in cells)
+    return ("<h4>Connectivity: expected vs observed (real packets)</h4><table><tr><th></th><th>from</th><th>to</th>"
+            f"<th>expected</th><th>observed</th><th>detail</th><th>why, by your policies</th></tr>{rows}</table>")
 
 
 def to_json(result: LabResult) -> str:
@@ -125,6 +161,7 @@ def to_text(result: LabResult) -> str:
             verdict = "ok " if route.matches else "MISMATCH"
             lines.append(f"    {verdict:<8} {route.source:<9} -> {route.target:<{width}}  "
                          f"expected {route.expected.value:<7} observed {route.observed.value:<10} {route.detail}")
+    lines += connectivity_lines(result.connectivity)
     return printable("\n".join(lines)) + "\n"
 
 
@@ -149,4 +186,4 @@ def _html(result: LabResult) -> str:
             f"<td>{html.escape(r.detail)}</td></tr>" for r in result.routes)
         table += ("<h4>Routing: expected vs observed</h4><table><tr><th></th><th>from</th><th>to</th>"
                   f"<th>expected</th><th>observed</th><th>detail</th></tr>{route_rows}</table>")
-    return table
+    return table + connectivity_html(result.connectivity)

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 
 from grader.findings import Finding
-from grader.live import Route
+from grader.live import Cell, Route
 
 MAX_FINDINGS_IN_HINT = 5
 
@@ -65,6 +65,7 @@ class LabResult:
     checks: list[CheckResult]
     namespace: str | None = None
     routes: list[Route] = field(default_factory=list)
+    connectivity: list[Cell] = field(default_factory=list)  # checkpoint 4's truth table
 
     @property
     def score(self) -> int:

@@ -5,12 +5,14 @@ Sending the packets is `grader.observe`'s job.
 "From outside the cluster" means through a node port on the host (localhost, or the
 node's address for a learner of a class): on the
 local provider the host is itself a node and reaches ClusterIPs, so probing a
-ClusterIP from the host would prove nothing about exposure.
+ClusterIP from the host would prove nothing about exposure. From checkpoint 4 on, the
+way in is the ingress controller on port 80, asked for the host firstapp.localhost.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,11 +21,12 @@ from urllib.parse import urlsplit
 from course.model import TIERS, Tier
 from course.model import tier as tier_named
 from course.traffic import SHOWN_BODY, Failure, ProbeResult, ProbeSpec, is_ip
+from grader import route_rules
 from grader.findings import Finding, shown
 from grader.live import LiveState, Pod, Reach, Route, has_labels
 from grader.workloads import dig
 
-IN_CLUSTER, HOST = "probe pod", "host"
+IN_CLUSTER, HOST, VIA_INGRESS = "probe pod", "host", "host, through the ingress controller"
 SHOWN_TEXT = 60  # characters of a learner's answer a route's detail quotes
 
 
@@ -94,6 +97,19 @@ def _from_outside(tier: Tier, ports: list[dict[str, Any]], live: LiveState) -> l
                             observed=Reach.BLOCKED, detail="no node port: nothing outside the cluster reaches it"),
                       "", "")]
     return [_probe(HOST, tier, host, port, Reach.BLOCKED) for port in node_ports]
+
+
+def publication_plan(live: LiveState) -> list[Probe]:
+    """Checkpoint 4: web through the ingress controller (port 80 of the node, host
+    firstapp.localhost), and every node port api or db opens, from the host. Inside the
+    cluster, the connectivity truth table (`grader.connectivity`) does the probing."""
+    address = f"http://{route_rules.HOST}/whoami"
+    probes = [Probe(Route(VIA_INGRESS, f"http://{route_rules.HOST}/ (port 80 of {live.node_address})", "web",
+                          Reach.ALLOWED), "http", address)]
+    for tier in (t for t in TIERS if not t.external):
+        service = live.objects.get(f"Service/{tier.name}")
+        probes += _from_outside(tier, [p for p in dig(service, "spec", "ports", default=[]) if isinstance(p, dict)], live)
+    return probes
 
 
 def health_plan(live: LiveState) -> list[Probe]:
@@ -303,6 +319,8 @@ def diagnose(route: Route, live: LiveState) -> str:
                 "make it a ClusterIP Service")
     if service is None:
         return f"there is no Service {tier.name} in namespace {live.namespace}"
+    if route.source == VIA_INGRESS:
+        return _ingress_problem(route, live)
     if route.source == HOST and dig(service, "spec", "type") != "NodePort":
         return f"service type: web must be a NodePort Service (it is {dig(service, 'spec', 'type', default='ClusterIP')})"
     if route.source == HOST and live.node_port not in [p.get("nodePort") for p in dig(service, "spec", "ports", default=[])
@@ -328,6 +346,28 @@ def diagnose(route: Route, live: LiveState) -> str:
     if route.failure in (Failure.REFUSED, Failure.RESET):
         return "targetPort: the pods are selected but nothing listens on the port the Service forwards to"
     return f"the route failed: {route.detail}"
+
+
+def _ingress_problem(route: Route, live: LiveState) -> str:
+    """Why web did not answer through the ingress controller."""
+    ingresses = [ref for ref in live.objects if ref.startswith("Ingress/")]
+    if not ingresses:
+        return f"no Ingress in namespace {live.namespace}: nothing tells the controller to route {route_rules.HOST}"
+    if route.observed is Reach.BLOCKED:
+        return (f"the ingress controller did not answer on port 80 of {live.node_address} ({route.detail}); "
+                "is it running (`firstapp status`)?")
+    if route.observed is Reach.OTHER_NAMESPACE:
+        return (f"another namespace's Ingress claims {route_rules.HOST} and the controller routes it there; delete "
+                "that Ingress (`kubectl get ingress -A`)")
+    answered = re.match(r"HTTP (\d{3})\b", route.detail)
+    status = answered.group(1) if answered else ""
+    if status == "404":
+        return (f"the controller has no route for {route_rules.HOST}: check the Ingress' ingressClassName "
+                f"({route_rules.INGRESS_CLASS}) and host")
+    if status == "503":
+        return ("the controller has the route, but no ready web pod behind it: check the backend's Service name "
+                "and port, and that web's pods are ready")
+    return route.cause or f"the route failed: {route.detail}"
 
 
 def routing_findings(live: LiveState, source: str) -> list[Finding]:

@@ -52,24 +52,38 @@ def grade_live(lab_id: str, namespace: str, manifests: Manifests | None = None,
     """All three layers. Without `manifests`, the namespace's own objects are the
     submission (for grading what a learner applied by hand, or a whole class)."""
     from course.cluster import Cluster
-    from grader import observe
 
     lab = graded_lab(lab_id)
     submitted = _load(manifests) if manifests is not None else None
-    cluster = cluster or Cluster.connect(context)
-    live = observe.collect(cluster, namespace)
+    live, submission = observe_lab(lab, cluster or Cluster.connect(context), namespace, submitted, allow_disruption,
+                                   node_address, shared)
+    return grade_observed(lab, submission, live, allow_disruption, submitted is not None)
+
+
+def observe_lab(lab: GradedLab, cluster: Cluster, namespace: str, submitted: list[Manifest] | None = None,
+                allow_disruption: bool = False, node_address: str | None = None,
+                shared: ProbePod | None = None) -> tuple[LiveState, Submission]:
+    """What a live grading reads and sends, in order: the namespace's objects, the lab's
+    traffic (its route plan; checkpoint 4's connectivity truth table), then the lab's
+    disruption when allowed. The submission is `submitted`, else what is applied."""
+    from grader import observe
+
+    live = observe.collect(cluster, namespace, networking=lab.lab.networking)
     if node_address:
         live.node_address = node_address
     submission = Submission(submitted if submitted is not None else observe.as_submission(live), lab.lab.services_only)
     if lab.route_plan is not None:
         observe.probe_routes(cluster, live, lab.route_plan(live), shared=shared)
-    if allow_disruption:
-        observe.disrupt(cluster, live)
-    return grade_observed(lab, submission, live, allow_disruption, submitted is not None)
+    if lab.lab.networking:
+        observe.probe_connectivity(cluster, live, submission)
+    if allow_disruption and lab.disrupt is not None:
+        lab.disrupt(cluster, live)
+    return live, submission
 
 
 def grade_observed(lab: GradedLab, submission: Submission, live: LiveState, allow_disruption: bool = False,
                    submitted_file: bool = True) -> LabResult:
     """All three layers on what was observed: live, or a collected snapshot."""
     context = Context(submission, live, allow_disruption, submitted_file, node_port=live.node_port)
-    return LabResult(lab.lab.id, _evaluate(lab, LAYERS, context), namespace=live.namespace, routes=live.routes)
+    return LabResult(lab.lab.id, _evaluate(lab, LAYERS, context), namespace=live.namespace, routes=live.routes,
+                     connectivity=live.connectivity)

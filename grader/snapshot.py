@@ -20,7 +20,7 @@ import yaml
 
 from course.errors import UnusableInput
 from course.traffic import Failure
-from grader.live import Endpoint, LiveState, Pod, Reach, Route
+from grader.live import Cell, Endpoint, LiveState, Pod, Reach, Route
 from grader.loading import Manifest, load_path
 from grader.state_rules import without_server_fields
 
@@ -58,6 +58,8 @@ def _state(live: LiveState) -> dict[str, Any]:
         "node_address": live.node_address,
         "node_images": sorted(live.node_images) if live.node_images is not None else None,
         "self_healing": live.self_healing,
+        "readiness": live.readiness,
+        "connectivity": [asdict(c) for c in live.connectivity],
         "pods": [asdict(p) for p in live.pods],
         "endpoints": {service: [asdict(e) for e in endpoints] for service, endpoints in live.endpoints.items()},
         "routes": [{**asdict(r), "expected": r.expected.value, "observed": r.observed.value,
@@ -95,6 +97,8 @@ def _live(state: dict[str, Any]) -> LiveState:
         routes=[Route(**{**r, "expected": Reach(r["expected"]), "observed": Reach(r["observed"]),
                          "failure": Failure(r["failure"]) if r["failure"] else None}) for r in state["routes"]],
         self_healing=state["self_healing"],
+        readiness=state.get("readiness"),  # snapshots from before checkpoint 4 have neither
+        connectivity=[Cell(**c) for c in state.get("connectivity", [])],
         node_port=int(state["node_port"]),
         node_address=str(state["node_address"]),
     )

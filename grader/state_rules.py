@@ -129,3 +129,13 @@ def endpoints_match_ready_pods(submission: Submission, live: LiveState, tier: Ti
                         f"{tier.name} pods", expected=ready_ips, found=f"none (selector {selector})")]
     return [Finding(ref, "endpoints", f"does not list exactly the ready {tier.name} pods",
                     expected=ready_ips, found=listed)]
+
+
+def readiness_seen(live: LiveState) -> list[Finding]:
+    """Checkpoint 4's opt-in disruption: with db taken away, api's pods left Service
+    api's endpoints (its readiness probe noticed), and came back once db returned."""
+    outcome = live.readiness or "not run"
+    if outcome.startswith("left and came back"):
+        return []
+    return [Finding("Service/api", "endpoints", outcome, expected="api leaves while db is away, then comes back",
+                    found=outcome)]

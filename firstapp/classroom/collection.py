@@ -17,10 +17,10 @@ from course.place import CLASS_NAMESPACE, class_namespace
 from course.probe import ProbePod
 from firstapp.classroom.operations import ClassFolder, Outcome, for_each_learner
 from firstapp.classroom.roster import Learner
-from grader import gradebook, observe, snapshot
+from grader import gradebook, snapshot
 from grader.labs import graded_lab
 from grader.result import LabResult
-from grader.run import grade_observed
+from grader.run import grade_observed, observe_lab
 from grader.submission import Submission
 
 
@@ -34,11 +34,7 @@ def collect(cluster: Cluster, folder: ClassFolder, lab_id: str, allow_disruption
         def one(learner: Learner) -> str:
             own = cluster.reconnect()
             namespace = class_namespace(learner.id, lab_id)
-            live = observe.collect(own, namespace)
-            if lab.route_plan is not None:
-                observe.probe_routes(own, live, lab.route_plan(live), shared=shared)
-            if allow_disruption:
-                observe.disrupt(own, live)
+            live, _ = observe_lab(lab, own, namespace, allow_disruption=allow_disruption, shared=shared)
             at = datetime.now(UTC)
             snapshot.save(folder.submission(learner.id, lab_id), live, lab_id, learner.id, at)
             return f"{learner.id}: collected {len(live.objects)} objects from {namespace}"
@@ -81,7 +77,7 @@ def grade(folder: ClassFolder, lab_id: str, weights_file: Path | None = None,
             continue
         result: LabResult = gradebook.reweighed(
             grade_observed(lab, Submission(manifests, lab.lab.services_only), live,
-                           allow_disruption=live.self_healing is not None, submitted_file=False), weights)
+                           allow_disruption=live.disrupted, submitted_file=False), weights)
         late = _is_late(collected, deadline)
         results_file.write_text(json.dumps(gradebook.gradescope(result), indent=2) + "\n")
         feedback = out / "feedback" / f"{learner.id}.md"

@@ -190,7 +190,7 @@ def test_checkpoint_2_leftovers_pruned_refusal_changes_nothing_statefulset_repla
     assert type_and_apply(lab, fixed).replaced == ["StatefulSet/db"]
 
     # Self-healing, run knowingly with the button.
-    shown = lab._editor.press_self_healing()
+    shown = lab._editor.press_disruption()
     healed = next(c for c in shown.result.visible if c.id == "self-healing")
     assert healed.outcome is Outcome.PASS, repr(shown)
     lab.cleanup()

@@ -15,7 +15,7 @@ from tests.journeys.notebook_outputs import run_twice
 pytestmark = [pytest.mark.journey, pytest.mark.cluster]
 
 
-@pytest.mark.parametrize("lab_id", ["checkpoint-1", "checkpoint-2", "checkpoint-3"])
+@pytest.mark.parametrize("lab_id", ["checkpoint-1", "checkpoint-2", "checkpoint-3", "checkpoint-4"])
 def test_a_lab_notebook_runs_twice_in_one_kernel(lab_id, cluster, monkeypatch):
     monkeypatch.setenv("FIRSTAPP_LAB_ANSWERS", "reference")
     sample_app.deploy(cluster, APP_NAMESPACE)  # as after ./run-course

@@ -234,7 +234,7 @@ def test_targetport_zero_or_empty_is_the_service_port():
     lambda d: obj(d, "Service", "api")["spec"].update(selector=[1]),
 ], ids=["ports-int", "ports-str", "ports-items", "containers-int", "containers-str", "container-ports-int",
         "probe-int", "labels-int", "selector-list"])
-@pytest.mark.parametrize("lab", ["checkpoint-1", "checkpoint-2", "checkpoint-3"])
+@pytest.mark.parametrize("lab", ["checkpoint-1", "checkpoint-2", "checkpoint-3", "checkpoint-4"])
 def test_a_scalar_where_a_list_belongs_is_a_finding(change, lab):
     text = "\n---\n".join(yaml.safe_dump(d) for d in mutate(change))
     result = grade_static(lab, load_text(text, "submission.yaml"))

@@ -68,7 +68,7 @@ def test_a_learner_is_bound_to_their_own_namespaces_only():
     bindings = [o for o in account if o["kind"] == "RoleBinding"]
     assert {b["metadata"]["namespace"] for b in bindings} == {class_namespace("alice", w) for w in
                                                              ("lesson-1", "lesson-2", "lesson-3", "checkpoint-1",
-                                                              "checkpoint-2", "checkpoint-3")}
+                                                              "checkpoint-2", "checkpoint-3", "checkpoint-4")}
     cluster_role = next(o for o in account if o["kind"] == "ClusterRole")
     assert cluster_role["rules"] == [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"],
                                       "resourceNames": [b["metadata"]["namespace"] for b in bindings]}]

@@ -57,7 +57,7 @@ def test_hidden_check_is_counted_but_not_revealed_in_text():
     assert "12/13" not in text and "score" not in text.splitlines()[0]  # no total that gives the hidden check away
 
 
-@pytest.mark.parametrize("lab", ["checkpoint-1", "checkpoint-2", "checkpoint-3"])
+@pytest.mark.parametrize("lab", ["checkpoint-1", "checkpoint-2", "checkpoint-3", "checkpoint-4"])
 def test_a_submission_with_nothing_to_grade_scores_0(tmp_path, lab):
     """A check over no objects gives no points: nothing the lab asks for, nothing scored."""
     unrelated = tmp_path / "configmap.yaml"

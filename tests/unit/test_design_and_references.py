@@ -72,7 +72,7 @@ def test_choosing_an_unknown_tier_or_type_is_one_clear_message():
         ServiceDesigner().choose(web="LoadBalancer")
 
 
-@pytest.mark.parametrize("lab", ["checkpoint-1", "checkpoint-2", "checkpoint-3"])
+@pytest.mark.parametrize("lab", ["checkpoint-1", "checkpoint-2", "checkpoint-3", "checkpoint-4"])
 def test_reference_solutions_score_full_and_starters_do_not(lab):
     reference = grade_static(lab, REPO / "k8s" / "reference" / f"{lab}.yaml")
     assert reference.score == reference.max_score, [c.hint for c in reference.checks if not c.passed]

@@ -33,7 +33,7 @@ from grader.result import CheckResult, LabResult
 from tests.conftest import REFERENCE_CHECKPOINT_3, REPO
 from tests.unit.hostile_checks import assert_well_formed, grade_everything
 
-LABS = ("checkpoint-1", "checkpoint-2", "checkpoint-3")
+LABS = ("checkpoint-1", "checkpoint-2", "checkpoint-3", "checkpoint-4")
 HOSTILE = settings(
     max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "120")),
     deadline=timedelta(seconds=20),  # a typical example takes milliseconds; the machine is shared

@@ -61,6 +61,7 @@ def test_an_immutable_field_refusal_is_told_from_a_mistake():
 
 def fake_lab(tmp_path: Path) -> SimpleNamespace:
     return SimpleNamespace(file=tmp_path / "pods.yaml", namespace="lab-checkpoint-2", checkpoint="checkpoint-2",
+                           lab=LABS["checkpoint-2"],
                            place=Place("lab-checkpoint-2", 30080))
 
 
@@ -71,7 +72,7 @@ def test_the_editor_numbers_its_lines_and_follows_the_text(tmp_path):
     assert editor.gutter.value.split("\n")[-1] == "31" and editor.gutter.rows == editor.text.rows == 32
     assert numbered("x\ny") == "   1 | x\n   2 | y"
     assert "   2 | b" not in repr(editor) and "  30 | a: 1" in repr(editor)
-    assert editor.heal_button is not None  # checkpoint 2: delete one web pod and watch
+    assert editor.disrupt_button is not None  # checkpoint 2: delete one web pod and watch
 
 
 def test_reset_asks_first_and_says_how(tmp_path):

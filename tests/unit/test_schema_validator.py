@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import pytest
@@ -66,7 +67,7 @@ def oracle():
     registry = referencing.Resource.from_contents(schema_file("_definitions.json")) @ referencing.Registry()
 
     def errors(api_version: str, kind: str, body: dict) -> set[tuple[str, tuple]]:
-        group_version = api_version.replace("apps/", "apps-")
+        group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)  # networking.k8s.io/v1: networking-v1
         schema = schema_file(f"{kind.lower()}-{group_version}.json")
         validator = jsonschema.Draft202012Validator(schema, registry=registry)
         return {(e.validator, tuple(e.absolute_path)) for e in validator.iter_errors(body)}
@@ -79,7 +80,7 @@ def ours(api_version: str, kind: str, body: dict) -> set[tuple[str, tuple]]:
     return {(e.keyword, e.path) for e in validator.errors(body)}
 
 
-REFERENCES = [(lab, doc) for lab in ("checkpoint-1", "checkpoint-2", "checkpoint-3")
+REFERENCES = [(lab, doc) for lab in ("checkpoint-1", "checkpoint-2", "checkpoint-3", "checkpoint-4")
               for doc in yaml.safe_load_all((REPO / "k8s" / "reference" / f"{lab}.yaml").read_text()) if doc]
 
 
