@@ -47,16 +47,18 @@ def running_pods(live: LiveState) -> dict[str, list[tuple[str, str]]]:
     return found
 
 
-def targets(source: str, pods: dict[str, list[tuple[str, str]]]) -> list[Target]:
-    """What one source probes: each tier by its Service's name and by a pod's IP. A pod
-    always reaches itself, whatever the policies, so toward its own tier a source probes
-    only another pod of the tier, by IP (its Service might pick the source itself)."""
+def targets(source: str, pods: dict[str, list[tuple[str, str]]], namespace: str) -> list[Target]:
+    """What one source probes: each tier by its Service's short name and full name
+    (which need the cluster DNS) and by a pod's IP (which does not). A pod always reaches
+    itself, whatever the policies, so toward its own tier a source probes only another
+    pod of the tier, by IP (its Service might pick the source itself)."""
     sender_ip = pods[source][0][1] if source in pods else None  # the pod that sends: the tier's first
     found = []
     for tier in TIERS:
         others = [(name, ip) for name, ip in pods.get(tier.name, []) if ip != sender_ip]
         if tier.name != source:
-            found.append((tier.name, _spec(tier, tier.name)[1], _spec(tier, tier.name)))
+            for name in (tier.name, f"{tier.name}.{namespace}.svc.cluster.local"):
+                found.append((tier.name, _spec(tier, name)[1], _spec(tier, name)))
         if others:
             name, ip = others[0]
             found.append((tier.name, f"{_spec(tier, ip)[1]} (pod {name})", _spec(tier, ip)))

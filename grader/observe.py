@@ -131,7 +131,7 @@ def probe_connectivity(cluster: Cluster, live: LiveState, submission: Submission
     that carries no tier label; a source that cannot send gets its cells unprobed."""
     pods = connectivity.running_pods(live)
     for source in connectivity.SOURCE_ORDER:
-        sent = connectivity.targets(source, pods)
+        sent = connectivity.targets(source, pods, live.namespace)
         specs = [spec for _, _, spec in sent]
         sender = connectivity.sender(source, pods)
         results: list[ProbeResult | None]
@@ -188,7 +188,7 @@ def _wait_for(condition: Callable[[], bool], timeout: float) -> float | None:
     return None
 
 
-def take_db_away(cluster: Cluster, live: LiveState, leave_within: float = 60.0, back_within: float = 120.0) -> None:
+def take_db_away(cluster: Cluster, live: LiveState, leave_within: float = 45.0, back_within: float = 120.0) -> None:
     """Checkpoint 4's opt-in readiness check: scale StatefulSet db to 0, see api's pods
     leave Service api's endpoints (its readiness probe fails without db), scale db back
     to what it was, see api return. db comes back whatever happens in between."""

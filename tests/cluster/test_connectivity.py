@@ -9,11 +9,19 @@ import sys
 
 import pytest
 
-from grader.connectivity import Cell, truth_table
+from grader import observe
+from grader.live import Cell
+from grader.submission import Submission
 from tests.checkpoint4 import reference, submission_of
 from tests.cluster.test_live_grading import deploy
 
 pytestmark = pytest.mark.cluster
+
+
+def truth_table(cluster, namespace: str, submission: Submission) -> list[Cell]:
+    live = observe.collect(cluster, namespace, networking=True)
+    observe.probe_connectivity(cluster, live, submission)
+    return live.connectivity
 
 
 def show(cells: list[Cell]) -> str:
@@ -29,7 +37,7 @@ def test_the_reference_policies_give_exactly_the_intended_table(cluster, namespa
     cells = truth_table(cluster, namespace, submission_of(docs))
     print(show(cells), file=sys.stderr)
     probed = [c for c in cells if c.observed is not None]
-    assert len(probed) >= 14, show(cells)  # web, api and the probe pod, to the tiers by name and by pod IP
+    assert len(probed) >= 20, show(cells)  # web, api and the probe pod, to the tiers by name, full name and pod IP
     assert all(c.matches for c in cells), show([c for c in cells if not c.matches])
     assert {c.destination for c in probed if c.observed} == {"api", "db"}  # web -> api, api -> db
     assert all(c.predicted == c.expected for c in cells), show(cells)  # the evaluator agrees with the packets
