@@ -16,7 +16,7 @@ deadline."""
 from __future__ import annotations
 
 from course.model import TIERS, Tier
-from course.traffic import ProbeResult, ProbeSpec
+from course.traffic import Failure, ProbeResult, ProbeSpec
 from grader import policy_rules
 from grader.findings import Finding
 from grader.live import Cell, LiveState
@@ -81,12 +81,18 @@ def cells(source: str, sent: list[Target], results: list[ProbeResult | None], su
             for (destination, label, _), result in zip(sent, results)]
 
 
+_FAILURES = {Failure.REFUSED: "connection refused", Failure.RESET: "connection reset",
+             Failure.TIMEOUT: f"no answer within {PROBE_TIMEOUT} s", Failure.NAME: "name not resolved",
+             Failure.UNREACHABLE: "unreachable"}
+
+
 def _detail(result: ProbeResult | None) -> str:
+    """The probe's outcome in a learner's words: what answered, or how it failed."""
     if result is None:
         return "not probed"
     if result.ok:
         return f"answered HTTP {result.status}" if result.status else "answered"
-    return result.error
+    return _FAILURES.get(result.failure, result.error) if result.failure else result.error
 
 
 def _who(source: str) -> str:

@@ -119,10 +119,33 @@ def probe_routes(cluster: Cluster, live: LiveState, probes: list[routing.Probe],
         with ProbePod(cluster, live.namespace, timeout=timeout, attempts=2) as pod:
             results += pod.batch([p.spec for p in inside])
     if outside:
-        results += from_host([p.spec for p in outside], timeout=timeout, attempts=2,
-                             resolve={route_rules.HOST: live.node_address})
+        results += _from_host(outside, live, timeout)
     routing.record(inside + outside, results, live)  # at once: host answers are checked against the pods'
     live.routes = [p.route for p in probes]
+
+
+INGRESS_SETTLE = 10.0  # seconds the ingress controller may take to learn a Service's new pods
+_NOT_YET_ROUTED = (502, 503)  # the controller's answers while it has no ready server for the route
+
+
+def _from_host(probes: list[routing.Probe], live: LiveState, timeout: float) -> list[ProbeResult]:
+    """The probes from this machine. The ingress controller learns new pods a few
+    seconds after they are ready (it batches its updates), answering 503 meanwhile, so
+    a probe through it that gets 502 or 503 is sent again for up to `INGRESS_SETTLE`
+    seconds; an Ingress that names the wrong port keeps answering 503 and fails then."""
+    resolve = {route_rules.HOST: live.node_address}
+    results = from_host([p.spec for p in probes], timeout=timeout, attempts=2, resolve=resolve)
+    deadline = time.monotonic() + INGRESS_SETTLE
+    while time.monotonic() < deadline:
+        waiting = [i for i, (probe, result) in enumerate(zip(probes, results))
+                   if probe.route.source == routing.VIA_INGRESS and result.ok and result.status in _NOT_YET_ROUTED]
+        if not waiting:
+            break
+        time.sleep(1.0)
+        for index, result in zip(waiting, from_host([probes[i].spec for i in waiting], timeout=timeout, attempts=1,
+                                                    resolve=resolve)):
+            results[index] = result
+    return results
 
 
 def probe_connectivity(cluster: Cluster, live: LiveState, submission: Submission) -> None:
