@@ -102,6 +102,11 @@ class Cluster:
     def networking(self) -> client.NetworkingV1Api:
         return client.NetworkingV1Api(self.api)
 
+    @property
+    def custom(self) -> client.CustomObjectsApi:
+        """Objects of CustomResourceDefinitions (the Gateway API's HTTPRoutes), as dicts."""
+        return client.CustomObjectsApi(self.api)
+
     @functools.cached_property
     def _dynamic(self) -> dynamic.DynamicClient:
         return dynamic.DynamicClient(self.api)

@@ -63,6 +63,8 @@ def collect(cluster: Cluster, namespace: str, networking: bool = False) -> LiveS
             body = serialize(item)
             body.update(apiVersion=api_version, kind=kind)
             live.objects[f"{kind}/{item.metadata.name}"] = body
+    if networking:
+        _collect_gateway_api(cluster, live)
     with cluster.errors(f"list pods in namespace {namespace}", _READ_HINT):
         pods = cluster.core.list_namespaced_pod(namespace).items
     for item in pods:
@@ -97,6 +99,25 @@ def collect(cluster: Cluster, namespace: str, networking: bool = False) -> LiveS
     except Forbidden:
         live.node_images = None  # a learner's account on a shared cluster may not read nodes
     return live
+
+
+GATEWAY_API = ("gateway.networking.k8s.io", "v1")
+GATEWAY_API_KINDS = {"HTTPRoute": "httproutes", "Gateway": "gateways"}
+
+
+def _collect_gateway_api(cluster: Cluster, live: LiveState) -> None:
+    """The namespace's HTTPRoutes and Gateways, where the cluster has the Gateway API's
+    CRDs (a cluster without them has none to read)."""
+    group, version = GATEWAY_API
+    for kind, plural in GATEWAY_API_KINDS.items():
+        try:
+            with cluster.errors(f"list {kind}s in namespace {live.namespace}", _READ_HINT):
+                listing = cluster.custom.list_namespaced_custom_object(group, version, live.namespace, plural)
+        except NotFound:
+            continue
+        for body in listing.get("items") or []:
+            body.update(apiVersion=f"{group}/{version}", kind=kind)
+            live.objects[f"{kind}/{body['metadata']['name']}"] = body
 
 
 def as_submission(live: LiveState) -> list[Manifest]:

@@ -127,10 +127,26 @@ class SchemaValidator:
                 yield from self._errors(additional, instance[name], (*path, name))
 
 
+# The Gateway API's standard kinds, as its CRDs (v1.6, installed by `firstapp up`) serve
+# them. Kubernetes itself has no schema for them, and kubernetes-validate ships none: they
+# are known here, and their fields are checked by `grader.route_rules` (an HTTPRoute) and
+# by the API server when applied.
+GATEWAY_API_KINDS = frozenset(
+    {(f"gateway.networking.k8s.io/{version}", kind) for version in ("v1", "v1beta1")
+     for kind in ("GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant")}
+    | {("gateway.networking.k8s.io/v1", "GRPCRoute")})
+
+
 def validate(manifests: Iterable[Manifest]) -> list[Finding]:
     """Every schema violation of every object, in submission order."""
     findings: list[Finding] = []
     for manifest in manifests:
+        if (manifest.body["apiVersion"], manifest.body["kind"]) in GATEWAY_API_KINDS:
+            if not isinstance(manifest.body.get("spec"), dict):
+                findings.append(Finding(manifest.ref, "spec", "a Gateway API object needs its spec",
+                                        expected="an object", found=manifest.body.get("spec"),
+                                        where=str(manifest.source)))
+            continue
         validator = validator_for(manifest.body["apiVersion"], manifest.body["kind"])
         if validator is None:
             findings.append(Finding(manifest.ref, "", (

@@ -31,3 +31,19 @@ def reference() -> list[dict]:
 def submission_of(docs: list[dict]) -> Submission:
     return Submission(load_text(yaml.dump_all(docs, Dumper=DUMPER, sort_keys=False), "submission.yaml"),
                       services_only=False)
+
+
+# The Gateway API alternative to the reference's Ingress: a Gateway and an HTTPRoute for web.
+GATEWAY = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "firstapp"},
+           "spec": {"gatewayClassName": "haproxy",
+                    "listeners": [{"name": "http", "protocol": "HTTP", "port": 80, "hostname": "firstapp.localhost"}]}}
+HTTPROUTE = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "web"},
+             "spec": {"parentRefs": [{"name": "firstapp"}], "hostnames": ["firstapp.localhost"],
+                      "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                                 "backendRefs": [{"name": "web", "port": 8080}]}]}}
+API_RULE = {"matches": [{"path": {"type": "PathPrefix", "value": "/api"}}], "backendRefs": [{"name": "api", "port": 8080}]}
+
+
+def with_route() -> list[dict]:
+    docs = [d for d in reference() if d["kind"] != "Ingress"]
+    return [*docs, copy.deepcopy(GATEWAY), copy.deepcopy(HTTPROUTE)]

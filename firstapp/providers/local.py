@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 from course.model import TIERS
-from course.paths import course_home
+from course.paths import cache_dir, course_home
 from firstapp.providers.base import ProviderUnavailable, run_streamed, step
 
 COMPONENTS = ("containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
@@ -68,6 +68,8 @@ class LocalProvider:
 
     def status(self) -> list[tuple[str, str]]:
         rows = [(component, _component_state(component)) for component in COMPONENTS]
+        if component_pid("kube-apiserver") is not None:
+            rows.append(("Gateway API CRDs", _gateway_api_crds()))
         if _component_state("containerd") == "stopped":
             return rows
         from firstapp.images.containerd import imported_id
@@ -79,6 +81,23 @@ class LocalProvider:
             except RuntimeError as error:
                 rows.append((f"image {tier.image}", f"unknown ({error})"))
         return rows
+
+
+def _gateway_api_crds() -> str:
+    """The Gateway API release whose HTTPRoute CRD the cluster has (up installs it)."""
+    import subprocess
+
+    try:
+        found = subprocess.run(
+            [str(cache_dir() / "bin" / "kubectl"), "--kubeconfig", str(state_dir() / "admin.kubeconfig"), "get", "crd",
+             "httproutes.gateway.networking.k8s.io", "-o",
+             r"jsonpath={.metadata.annotations.gateway\.networking\.k8s\.io/bundle-version}"],
+            capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"unknown ({error})"
+    if found.returncode != 0:
+        return "missing (run `firstapp up`)"
+    return f"installed ({found.stdout.strip() or 'unknown version'}; checked statically, no controller serves them)"
 
 
 def component_pid(component: str, run_dir: Path = RUN_DIR) -> int | None:

@@ -74,4 +74,17 @@ if [ ! -f "$rootfs/.complete" ]; then
   touch "$rootfs.partial/.complete" && mv "$rootfs.partial" "$rootfs"
 fi
 ln -sfn "$rootfs" "$FIRSTAPP_CACHE/bin/haproxy-ingress-rootfs"
+# The Gateway API's standard CRDs, from its module (go.sum in gomod/gateway-api pins its
+# hash); up.sh installs them.
+crds="$FIRSTAPP_CACHE/build/gateway-api-crds-$GATEWAY_API_VERSION"
+if [ ! -f "$crds/.complete" ]; then
+  module=$(cd "$here/gomod/gateway-api" && go mod download -json sigs.k8s.io/gateway-api |
+           python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+  rm -rf "$crds" "$crds.partial" && mkdir -p "$crds.partial"
+  for kind in gatewayclasses gateways httproutes grpcroutes referencegrants; do
+    cp "$module/config/crd/standard/gateway.networking.k8s.io_$kind.yaml" "$crds.partial/"
+  done
+  chmod -R u+w "$crds.partial" && touch "$crds.partial/.complete" && mv "$crds.partial" "$crds"
+fi
+ln -sfn "$crds" "$FIRSTAPP_CACHE/bin/gateway-api-crds"
 log "binaries ready in $FIRSTAPP_CACHE/bin"

@@ -19,6 +19,7 @@ healthy() {
   local name
   for name in "${COMPONENTS[@]}"; do pid_of "$name" >/dev/null || return 1; done
   admin_kubectl get --raw /readyz >/dev/null 2>&1 || return 1
+  admin_kubectl get crd httproutes.gateway.networking.k8s.io >/dev/null 2>&1 || return 1
   [ "$(admin_kubectl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ] &&
   python3 "$here/dns-query.py" "$DNS_IP" kubernetes.default.svc.cluster.local >/dev/null 2>&1
 }
@@ -340,6 +341,15 @@ mkdir -p /run/haproxy
 printf '%s\0' "$(<"$RUN/haproxy-ingress.pid")" "${controller[@]}" >"$RUN/haproxy-ingress.cmdline"
 wait_for haproxy-ingress 60 curl -fsS http://127.0.0.1:10254/healthz
 wait_for haproxy-ingress 60 curl -sS -o /dev/null http://127.0.0.1:80/
+
+# ---- the Gateway API's CRDs (build.sh copies them from its module): a learner's
+# HTTPRoute can be applied and is graded statically; no controller here serves it.
+# Server-side: the HTTPRoute CRD is too large for kubectl's last-applied annotation.
+step "installing the Gateway API CRDs"
+admin_kubectl apply --server-side --force-conflicts --field-manager=firstapp -f "$BIN/gateway-api-crds/" >/dev/null
+admin_kubectl wait --for=condition=Established --timeout=60s \
+  crd/gatewayclasses.gateway.networking.k8s.io crd/gateways.gateway.networking.k8s.io \
+  crd/httproutes.gateway.networking.k8s.io >/dev/null
 
 # ---- the user's kubeconfig: context firstapp-local, made current.
 step "writing the kubeconfig"

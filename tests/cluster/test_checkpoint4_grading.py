@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from grader.run import grade_live
-from tests.checkpoint4 import reference
+from tests.checkpoint4 import reference, with_route
 from tests.cluster.test_live_grading import deploy, failed
 
 pytestmark = pytest.mark.cluster
@@ -132,3 +132,17 @@ def test_an_ingress_to_the_wrong_port_fails_statically_and_live_with_the_cause(c
     assert "Service/web has no port 80" in failing["web-published"]
     assert "expected allowed" in failing["published-live"], failing["published-live"]
     assert "connectivity-live" not in failing  # the policies are right: only the publication is wrong
+
+
+def test_an_httproute_instead_of_the_ingress_applies_and_is_graded_statically(cluster, namespace, tmp_path):
+    """`up` installs the Gateway API's CRDs, so an HTTPRoute and its Gateway apply; no
+    controller here serves them, so publishing is graded from the YAML and the live
+    publication check says why it did not run."""
+    submission = deploy(cluster, namespace, with_route(), tmp_path=tmp_path)
+    result = grade_live("checkpoint-4", namespace, submission, cluster=cluster)
+    assert failed(result) == {}, failed(result)
+    skipped = {c.id: c.skipped for c in result.checks if c.skipped}
+    assert "no Gateway API implementation" in skipped["published-live"]
+    applied = cluster.custom.get_namespaced_custom_object("gateway.networking.k8s.io", "v1", namespace, "httproutes",
+                                                          "web")
+    assert applied["spec"]["hostnames"] == ["firstapp.localhost"]

@@ -11,7 +11,7 @@ import pytest
 from grader import route_rules as rules
 from grader.loading import load_text
 from grader.submission import Submission
-from tests.checkpoint4 import REFERENCE, reference, submission_of
+from tests.checkpoint4 import API_RULE, REFERENCE, reference, submission_of, with_route
 
 
 def obj(docs: list[dict], kind: str, name: str) -> dict:
@@ -143,21 +143,6 @@ def test_a_node_port_beside_the_ingress_is_a_second_way_in():
 
 # ---- the HTTPRoute alternative --------------------------------------------------------------
 
-GATEWAY = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "firstapp"},
-           "spec": {"gatewayClassName": "haproxy",
-                    "listeners": [{"name": "http", "protocol": "HTTP", "port": 80, "hostname": "firstapp.localhost"}]}}
-HTTPROUTE = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "web"},
-             "spec": {"parentRefs": [{"name": "firstapp"}], "hostnames": ["firstapp.localhost"],
-                      "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-                                 "backendRefs": [{"name": "web", "port": 8080}]}]}}
-API_RULE = {"matches": [{"path": {"type": "PathPrefix", "value": "/api"}}], "backendRefs": [{"name": "api", "port": 8080}]}
-
-
-def with_route() -> list[dict]:
-    docs = [d for d in reference() if d["kind"] != "Ingress"]
-    return [*docs, copy.deepcopy(GATEWAY), copy.deepcopy(HTTPROUTE)]
-
-
 def route(docs: list[dict]) -> dict:
     return obj(docs, "HTTPRoute", "web")
 
@@ -217,3 +202,14 @@ def test_each_httproute_mistake_fails_with_its_cause(name):
 def test_a_route_without_matches_is_pathprefix_slash():
     docs = mutate(lambda d: route(d)["spec"]["rules"][0].pop("matches"), with_route())
     assert rules.httproute_rules(submission_of(docs)) == []
+
+
+def test_a_route_and_its_gateway_are_valid_objects_for_the_checkpoint():
+    from grader.run import grade_static
+
+    submission = submission_of(with_route())
+    result = grade_static("checkpoint-4", submission.manifests)
+    assert {c.id for c in result.checks if not c.passed} == set(), [c.hint for c in result.checks if not c.passed]
+    broken = mutate(lambda d: route(d).pop("spec"), with_route())
+    failing = {c.id: c.hint for c in grade_static("checkpoint-4", submission_of(broken).manifests).checks if not c.passed}
+    assert "HTTPRoute/web spec" in failing["manifests-valid"]
