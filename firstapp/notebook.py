@@ -19,6 +19,7 @@ from course.model import TIERS
 from course.paths import cache_dir
 from firstapp import design, sample_app, workspace
 from firstapp.lab import Lab, answers_mode  # noqa: F401  (the labs' flow, importable from here as before)
+from firstapp.lockdown import lockdown_policies, publication  # noqa: F401  (lesson 3 applies them)
 from firstapp.workspace import Workspace, from_host, show_yaml, status_line, ticking
 
 __all__ = ["Lab", "Workspace", "bring_up", "from_host", "kubectl", "service_designer", "show_yaml", "status_line"]

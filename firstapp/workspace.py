@@ -184,11 +184,15 @@ class Workspace:
 
     # -- the lesson's own objects ---------------------------------------------
     def clear(self, timeout: float = 90.0) -> None:
-        """Deletes the Deployments, StatefulSets, Services and Pods of this namespace (a
-        class learner may not delete the namespace itself) and waits until its pods are gone."""
-        ns, core, apps = self.namespace, self.cluster.core, self.cluster.apps
+        """Deletes the Ingresses, NetworkPolicies, Deployments, StatefulSets, Services and
+        Pods of this namespace (a class learner may not delete the namespace itself) and
+        waits until its pods are gone. Ingresses first: while one exists, even in a
+        terminating namespace, it keeps its claim on firstapp.localhost."""
+        ns, core, apps, networking = self.namespace, self.cluster.core, self.cluster.apps, self.cluster.networking
         with self.cluster.errors(f"clear namespace {ns}"):
-            listed = [(apps.delete_namespaced_deployment, apps.list_namespaced_deployment(ns).items),
+            listed = [(networking.delete_namespaced_ingress, networking.list_namespaced_ingress(ns).items),
+                      (networking.delete_namespaced_network_policy, networking.list_namespaced_network_policy(ns).items),
+                      (apps.delete_namespaced_deployment, apps.list_namespaced_deployment(ns).items),
                       (apps.delete_namespaced_stateful_set, apps.list_namespaced_stateful_set(ns).items),
                       (core.delete_namespaced_service, core.list_namespaced_service(ns).items),
                       (core.delete_namespaced_pod, core.list_namespaced_pod(ns).items)]
@@ -505,6 +509,63 @@ class Workspace:
         result = _poll_host(url, patience)
         print(f"{url:<40}  {self.who(result)}")
 
+    def through_ingress(self, path: str = "/whoami", times: int = 6, keep_cookie: bool = False,
+                        patience: float = 30.0) -> None:
+        """Sends `times` requests for http://firstapp.localhost`path` through the ingress
+        controller, as a browser would (with `keep_cookie`, carrying the session cookie
+        the first answer set), and says which pods answered. Waits up to `patience`
+        seconds until every pod of the tier answers (the controller learns new pods a
+        moment after they are ready)."""
+        from firstapp import lockdown
+
+        url = f"http://{lockdown.HOST}{path}"
+        print(f"$ curl {'--cookie-jar jar --cookie jar ' if keep_cookie else ''}{url}   # {times} times")
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                first = lockdown.request(path)
+                cookie = first.cookie if keep_cookie else ""
+                answers = [first, *(lockdown.request(path, cookie) for _ in range(times - 1))]
+            except OSError as error:
+                answers, cookie = [], ""
+                problem = f"no answer from the ingress controller on {lockdown.INGRESS_ADDRESS}:80 ({error})"
+            tier = answers[0].tier if answers else ""
+            ready = [p.metadata.name for p in self._pods(tier) if pod_is_ready(p)] if tier else []
+            settled = answers and all(a.status == 200 for a in answers) and \
+                (keep_cookie or len(lockdown.spread(answers)) >= min(len(ready), times))
+            if settled or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        if not answers:
+            print(problem)
+            return
+        if keep_cookie:
+            print(f"the controller set the cookie {cookie.split('=')[0] or '(none)'}; every request carries it")
+        counts = lockdown.spread(answers)
+        for pod, count in sorted(counts.items()):
+            print(f"  {pod:<40} answered {count} of {times}")
+        kind = f"{tier} pod" if tier else "answer"
+        print(f"{times} requests, answered by {len(counts)} {kind}{'s' if len(counts) != 1 else ''}")
+
+    def truth_table(self) -> None:
+        """Checkpoint 4's connectivity truth table of this namespace, with real packets:
+        from inside a web pod, an api pod and a pod with no tier label, to each tier by
+        name, full name and pod IP; expected (outside -> web -> api -> db, nothing else)
+        beside observed, and why the namespace's policies allow or block each."""
+        from grader import observe
+        from grader.reports import connectivity_lines
+        from grader.submission import Submission
+
+        live = observe.collect(self.cluster, self.namespace, networking=True)
+        observe.probe_connectivity(self.cluster, live, Submission(observe.as_submission(live), services_only=False))
+        for line in connectivity_lines(live.connectivity, limit=110)[2:]:
+            print(line[4:])
+        probed = [c for c in live.connectivity if c.observed is not None]
+        unprobed = {c.source for c in live.connectivity if c.observed is None}
+        matching = sum(c.matches for c in probed)
+        print(f"{len(probed)} probes, {matching} as intended" +
+              (f"; not probed from {', '.join(sorted(unprobed))} (its image has no Python)" if unprobed else ""))
+
     def observe_tiers(self, sources: tuple[str, str]) -> dict[tuple[str, str], tuple[bool, str]]:
         """Who really reaches each tier's Service: (outside source, tier) probed from this
         machine through the tier's node port (no node port: blocked, nothing to connect
@@ -712,13 +773,15 @@ class Workspace:
         clears it (in a class, where the namespace is the instructor's)."""
         self.give_back_node_port()
         if self.place.in_class:
-            say("delete", "deployments,statefulsets,services,pods", "--all", "-n", self.namespace, "--grace-period=1")
+            say("delete", "ingresses,networkpolicies,deployments,statefulsets,services,pods", "--all", "-n",
+                self.namespace, "--grace-period=1")
             self.clear()
             print(f"namespace {self.namespace} cleared")
             return
         # Its objects first, with a short grace period, so that the namespace goes quickly
         # and a re-run of the lesson does not wait for it.
-        say("delete", "deployments,statefulsets,services,pods", "--all", "-n", self.namespace, "--grace-period=1")
+        say("delete", "ingresses,networkpolicies,deployments,statefulsets,services,pods", "--all", "-n", self.namespace,
+            "--grace-period=1")
         self.clear()
         say("delete", "namespace", self.namespace, "--wait=false")
         self.cluster.delete_namespace(self.namespace, wait=0)

@@ -18,26 +18,12 @@ from collections import Counter
 import pytest
 
 from course.kube import ApiException
+from firstapp.lockdown import REWRITE, STICKY, ingress
 from tests.cluster.test_live_grading import obj, reference
 
 pytestmark = pytest.mark.cluster
 HOST = "firstapp.localhost"
 SETTLE = 30.0  # seconds for the controller to pick up a new Ingress (it takes about one)
-
-
-def ingress(name: str, path: str, service: str, annotations: dict[str, str]) -> dict:
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-            "metadata": {"name": name, "annotations": annotations},
-            "spec": {"ingressClassName": "haproxy", "rules": [{"host": HOST, "http": {"paths": [
-                {"path": path, "pathType": "Prefix",
-                 "backend": {"service": {"name": service, "port": {"number": 8080}}}}]}}]}}
-
-
-STICKY = {"haproxy-ingress.github.io/affinity": "cookie",
-          "haproxy-ingress.github.io/session-cookie-name": "FIRSTAPP_WEB",
-          "haproxy-ingress.github.io/session-cookie-strategy": "insert"}
-# api serves /whoami, not /api/whoami: the controller strips the prefix
-REWRITE = {"haproxy-ingress.github.io/rewrite-target": "/"}
 
 
 def get(path: str, cookie: str = "", host: str = HOST) -> tuple[int, dict, str]:

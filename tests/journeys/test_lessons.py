@@ -105,6 +105,16 @@ def test_lesson_3_twice_reads_true_after_run_course(sample_app_holds_the_port):
         unready = output_of(run, 'space.wait_endpoints("api", ready=True)\nspace.scale')
         assert re.search(r"Service api: api-\S+ \S+ \(NOT ready\)\s*$", unready), unready
         assert re.search(r"Service api: api-\S+ \S+ \(ready\)\s*$", output_of(run, 'space.scale("db", 1')), run
+        spread = output_of(run, 'space.through_ingress("/whoami", times=6)')
+        assert "6 requests, answered by 3 web pods" in spread, spread  # without the cookie: spread
+        sticky = output_of(run, 'space.through_ingress("/whoami", times=6, keep_cookie=True)')
+        assert "set the cookie FIRSTAPP_WEB" in sticky and "6 requests, answered by 1 web pod\n" in sticky, sticky
+        assert "1 requests, answered by 1 api pod" in output_of(run, 'space.through_ingress("/api/whoami"')
+        table = output_of(run, "space.truth_table()")
+        counted = re.search(r"^(\d+) probes, (\d+) as intended; not probed from db", table, re.MULTILINE)
+        assert counted and int(counted[1]) >= 20 and counted[1] == counted[2], table
+        assert "MISMATCH" not in table
+        assert "web -> api -> db: every hop answered" in output_of(run, "space.chain(patience=15)")  # policies on
         assert f"gave node port {WEB_NODE_PORT} back to Service {took[1]}/web" in output_of(run, "space.cleanup()")
         if took[1] == APP_NAMESPACE:
             assert sample_app.wait_answering(timeout=30).get("ok")
