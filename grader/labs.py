@@ -86,9 +86,7 @@ def _checkpoint2() -> list[Check]:
         Check("liveness-probes", "Every container has a liveness probe", 1,
               "Add livenessProbe (httpGet /healthz on web and api, tcpSocket on db's redis port).",
               about(WORKLOAD_KINDS, lambda ctx: workload_rules.liveness_probes(ctx.submission))),
-        Check("workloads-available", "Every replica of every tier is ready", 1,
-              "Wait for the rollout (`kubectl rollout status`), or read the pods' events.",
-              lambda ctx: state_rules.workloads_available(ctx.submission, ctx.state), layer=STATE),
+        _workloads_available(),
         Check("liveness-passing", "Liveness probes pass (no restarts)", 1,
               "A restarting container usually has a liveness probe on the wrong path or port.",
               about(WORKLOAD_KINDS, lambda ctx: workload_rules.liveness_passing(ctx.state)), layer=STATE),
@@ -101,6 +99,18 @@ def _self_healing(ctx: Context) -> list[Finding]:
     if not ctx.allow_disruption:
         raise Skip("not run: it deletes a pod, so it needs --allow-disruption")
     return workload_rules.self_healed(ctx.state)
+
+
+def _applied_matches_check() -> Check:
+    return Check("applied-matches-submission", "What is applied is what you submitted", 1,
+                 "Apply your file again (`kubectl apply -f`); the fields below differ in the cluster.",
+                 _applied_matches, layer=STATE)
+
+
+def _workloads_available(hint: str = "Wait for the rollout (`kubectl rollout status`), or read the pods' events.") \
+        -> Check:
+    return Check("workloads-available", "Every replica of every tier is ready", 1, hint,
+                 lambda ctx: state_rules.workloads_available(ctx.submission, ctx.state), layer=STATE)
 
 
 def _applied_matches(ctx: Context) -> list[Finding]:
@@ -122,12 +132,8 @@ def _checkpoint3() -> list[Check]:
               "Service port names are DNS labels, required when a Service has several ports.",
               about(("Service",), lambda ctx: service_rules.port_names(ctx.submission))),
         *_hidden_checks("checkpoint-3"),
-        Check("applied-matches-submission", "What is applied is what you submitted", 1,
-              "Apply your file again (`kubectl apply -f`); the fields below differ in the cluster.",
-              _applied_matches, layer=STATE),
-        Check("workloads-available", "Every replica of every tier is ready", 1,
-              "Wait for the rollout (`kubectl rollout status`), or read the pods' events.",
-              lambda ctx: state_rules.workloads_available(ctx.submission, ctx.state), layer=STATE),
+        _applied_matches_check(),
+        _workloads_available(),
         *_per_tier("endpoints", lambda t: f"Service {t.name}'s endpoints are exactly the ready {t.name} pods",
                    lambda t: "EndpointSlices list the ready pods a Service's selector matches.",
                    lambda ctx, t: state_rules.endpoints_match_ready_pods(ctx.submission, ctx.state, t), layer=STATE),
@@ -190,12 +196,9 @@ def _checkpoint4() -> list[Check]:
                       "readinessProbe: httpGet /readyz on port http; /readyz fails while api cannot reach db.",
                       WORKLOAD_KINDS),
         *_hidden_checks("checkpoint-4"),
-        Check("applied-matches-submission", "What is applied is what you submitted", 1,
-              "Apply your file again (`kubectl apply -f`); the fields below differ in the cluster.",
-              _applied_matches, layer=STATE),
-        Check("workloads-available", "Every replica of every tier is ready", 1,
-              "A tier that is not ready often lost its DNS or its database to a policy: see the connectivity table.",
-              lambda ctx: state_rules.workloads_available(ctx.submission, ctx.state), layer=STATE),
+        _applied_matches_check(),
+        _workloads_available("A tier that is not ready often lost its DNS or its database to a policy: see the "
+                             "connectivity table."),
         Check("connectivity-live", "Real packets: web reaches api, api reaches db, and nothing else", 1,
               "Each cell that differs names the policy behind it.",
               lambda ctx: connectivity.findings(ctx.state), layer=ROUTING),
