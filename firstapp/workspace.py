@@ -37,6 +37,9 @@ _BORROWED_IN_CLASS: dict[str, list[dict[str, Any]]] = {}  # the same, for a clas
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 
 
+CLEARED = "ingresses,networkpolicies,deployments,statefulsets,services,pods"  # what `clear` deletes, as kubectl names them
+
+
 def say(*args: str) -> None:
     """Prints the kubectl command that does what the next step does."""
     print("$ kubectl " + " ".join(shlex.quote(a) for a in args))
@@ -159,7 +162,7 @@ class Workspace:
             self._wait_not_terminating()
             self.cluster.ensure_namespace(self.namespace)
         if fresh:
-            say("delete", "deployments,statefulsets,services,pods", "--all", "-n", self.namespace, "--grace-period=1")
+            say("delete", CLEARED, "--all", "-n", self.namespace, "--grace-period=1")
             self.clear()
             print(f"namespace {self.namespace} is ready, and empty")
 
@@ -773,15 +776,13 @@ class Workspace:
         clears it (in a class, where the namespace is the instructor's)."""
         self.give_back_node_port()
         if self.place.in_class:
-            say("delete", "ingresses,networkpolicies,deployments,statefulsets,services,pods", "--all", "-n",
-                self.namespace, "--grace-period=1")
+            say("delete", CLEARED, "--all", "-n", self.namespace, "--grace-period=1")
             self.clear()
             print(f"namespace {self.namespace} cleared")
             return
         # Its objects first, with a short grace period, so that the namespace goes quickly
         # and a re-run of the lesson does not wait for it.
-        say("delete", "ingresses,networkpolicies,deployments,statefulsets,services,pods", "--all", "-n", self.namespace,
-            "--grace-period=1")
+        say("delete", CLEARED, "--all", "-n", self.namespace, "--grace-period=1")
         self.clear()
         say("delete", "namespace", self.namespace, "--wait=false")
         self.cluster.delete_namespace(self.namespace, wait=0)
