@@ -15,12 +15,13 @@ deadline."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from course.model import TIERS, Tier
 from course.traffic import Failure, ProbeResult, ProbeSpec
 from grader import policy_rules
 from grader.findings import Finding
 from grader.live import Cell, LiveState
-from grader.submission import Submission
 
 PROBE_TIMEOUT = 1.5  # seconds per probe round; a refused connection ends far sooner
 PROBING_TIERS = ("web", "api")  # the tiers whose images can run the probe program
@@ -70,10 +71,10 @@ def sender(source: str, pods: dict[str, list[tuple[str, str]]]) -> str | None:
     return pods[source][0][0] if source in PROBING_TIERS and source in pods else None
 
 
-def cells(source: str, sent: list[Target], results: list[ProbeResult | None], submission: Submission,
-          namespace: str) -> list[Cell]:
-    """One source's row: each probe's outcome beside the intended one and the policies' verdict."""
-    verdicts = policy_rules.matrix(submission, namespace)
+def cells(source: str, sent: list[Target], results: list[ProbeResult | None],
+          verdicts: Mapping[tuple[str, str], policy_rules.Verdict]) -> list[Cell]:
+    """One source's row: each probe's outcome beside the intended one and the policies'
+    verdict (`verdicts`: `policy_rules.matrix` of the submission, computed once per table)."""
     expected = policy_rules.expected_matrix()
     return [Cell(source, destination, label, expected[(source, destination)],
                  None if result is None else result.ok, _detail(result),

@@ -17,7 +17,7 @@ from course.errors import ClusterUnavailable, Forbidden, NotFound
 from course.place import NODE_ADDRESS_ANNOTATION, NODE_PORT_ANNOTATION
 from course.probe import PROBE_LABEL, ProbePod
 from course.traffic import ProbeResult, from_host, run_batch
-from grader import connectivity, route_rules, routing
+from grader import connectivity, policy_rules, route_rules, routing
 from grader.live import ENDPOINTSLICE_CONTROLLER, MANAGED_BY, Endpoint, LiveState, Pod
 from grader.loading import Manifest, Source
 from grader.state_rules import without_server_fields
@@ -174,6 +174,7 @@ def probe_connectivity(cluster: Cluster, live: LiveState, submission: Submission
     source's probes run inside one of its own pods (exec), the probe pod's from a pod
     that carries no tier label; a source that cannot send gets its cells unprobed."""
     pods = connectivity.running_pods(live)
+    verdicts = policy_rules.matrix(submission, live.namespace)
     for source in connectivity.SOURCE_ORDER:
         sent = connectivity.targets(source, pods, live.namespace)
         specs = [spec for _, _, spec in sent]
@@ -188,7 +189,7 @@ def probe_connectivity(cluster: Cluster, live: LiveState, submission: Submission
                 results = [*probe.batch(specs)]
         else:
             results = [None] * len(specs)
-        live.connectivity += connectivity.cells(source, sent, results, submission, live.namespace)
+        live.connectivity += connectivity.cells(source, sent, results, verdicts)
 
 
 def delete_a_web_pod(cluster: Cluster, live: LiveState, deployment: str = "web", timeout: float = 90.0) -> None:
