@@ -1,14 +1,16 @@
-"""Where a learner works: the namespace of a lesson or lab and the node port their web
-tier opens. A solo learner (the cluster's admin) works in `lesson-N` / `lab-<lab>` on
-node port 30080. A learner of a class (their own ServiceAccount, from
-`firstapp class create`) works in `<learner>-<workspace>` on the node port recorded
-on that namespace, and may touch nothing else.
+"""Where a learner works: the namespace of a lesson or lab, the node port their web
+tier opens and the host name their Ingress claims. A solo learner (the cluster's admin)
+works in `lesson-N` / `lab-<lab>` on node port 30080, publishing `firstapp.localhost`.
+A learner of a class (their own ServiceAccount, from `firstapp class create`) works in
+`<learner>-<workspace>` on the node port recorded on that namespace, publishing
+`<learner>.firstapp.localhost`, and may touch nothing else.
 
 Pure naming and parsing here; `locate` asks the cluster who the caller is."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +31,15 @@ NODE_PORT_ANNOTATION = "firstapp.course/node-port"
 NODE_ADDRESS_ANNOTATION = "firstapp.course/node-address"  # where learners reach node ports
 COURSE_LABEL, LEARNER_LABEL, WORKSPACE_LABEL = "course", "firstapp.learner", "firstapp.lab"
 LEARNER_ID = re.compile(r"[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?")  # <id>-checkpoint-3 stays a DNS label
+# The solo learner's ingress host. Curl and browsers take every name under .localhost
+# to be this machine (the grader sends the Host header itself), so a class learner's
+# <id>.firstapp.localhost reaches the same controller; the controller routes one host
+# to one namespace only (the oldest Ingress claiming it), hence a host per learner.
+SOLO_HOST = "firstapp.localhost"
+# Where those names lead: the ingress controller listens on port 80 of the cluster's
+# machine's loopback only (both providers), not on the node address a class's node ports
+# answer at, so its host names are asked for here, as curl and browsers there would.
+INGRESS_ADDRESS = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,11 @@ class Place:
     def in_class(self) -> bool:
         return self.learner is not None
 
+    @property
+    def host(self) -> str:
+        """The host name this learner's Ingress claims (checkpoint 4, lesson 3)."""
+        return ingress_host(self.learner)
+
 
 def check_learner_id(learner: str) -> str:
     if not LEARNER_ID.fullmatch(learner):
@@ -59,6 +75,20 @@ def solo_namespace(workspace: str) -> str:
 
 def class_namespace(learner: str, workspace: str) -> str:
     return f"{learner}-{workspace}"
+
+
+def ingress_host(learner: str | None) -> str:
+    """`firstapp.localhost` for the solo learner, `<learner>.firstapp.localhost` for a
+    learner of a class (a learner id is a DNS label, so the name is a valid host)."""
+    return SOLO_HOST if learner is None else f"{learner}.{SOLO_HOST}"
+
+
+def namespace_host(labels: Mapping[str, str] | None) -> str:
+    """The ingress host of a namespace, from its labels: its learner's when `firstapp
+    class create` labelled it as a learner's (a label that is no learner id counts as
+    none), else the solo learner's."""
+    learner = (labels or {}).get(LEARNER_LABEL)
+    return ingress_host(learner if learner is not None and LEARNER_ID.fullmatch(learner) else None)
 
 
 def account_name(learner: str) -> str:

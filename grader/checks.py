@@ -8,12 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from course.model import WEB_NODE_PORT
+from course.place import SOLO_HOST
 from grader.findings import Finding
 from grader.live import LiveState
 from grader.submission import Submission
 
 STATIC, STATE, ROUTING = "static", "state", "routing"
 LAYERS = (STATIC, STATE, ROUTING)
+HOST_FIELD = "{host}"  # in a check's title or hint: the graded place's ingress host (`Context.host`)
 
 
 class Skip(Exception):
@@ -27,6 +29,7 @@ class Context:
     allow_disruption: bool = False
     submitted_file: bool = True  # False: the namespace's own objects stand in for a submission
     node_port: int = WEB_NODE_PORT  # the learner's: 30080 solo, their own in a class
+    host: str = SOLO_HOST  # the learner's ingress host: firstapp.localhost solo, <id>.firstapp.localhost in a class
 
     @property
     def state(self) -> LiveState:
@@ -44,6 +47,13 @@ class Check:
     evaluate: Callable[[Context], list[Finding]]
     layer: str = STATIC
     visibility: str = "visible"  # or "hidden": counted, never revealed to the learner
+
+    def title_in(self, ctx: Context) -> str:
+        """The title as the learner of `ctx` reads it (their ingress host in place of {host})."""
+        return self.title.replace(HOST_FIELD, ctx.host)
+
+    def hint_in(self, ctx: Context) -> str:
+        return self.hint.replace(HOST_FIELD, ctx.host)
 
 
 def about(kinds: tuple[str, ...], rule: Callable[[Context], list[Finding]]) -> Callable[[Context], list[Finding]]:

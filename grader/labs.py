@@ -12,7 +12,7 @@ from course import labs as course_labs
 from course.errors import UnusableInput
 from course.model import TIERS, WEB_NODE_PORT, Tier
 from grader import connectivity, policy_rules, route_rules, routing, schema, service_rules, state_rules, workload_rules
-from grader.checks import ROUTING, STATE, STATIC, Check, Context, Skip, about
+from grader.checks import HOST_FIELD, ROUTING, STATE, STATIC, Check, Context, Skip, about
 from grader.findings import Finding
 from grader.live import LiveState
 from grader.workloads import WORKLOAD_KINDS
@@ -185,10 +185,10 @@ def _checkpoint4() -> list[Check]:
                       "Allow egress to the kube-dns pods (k8s-app: kube-dns in kube-system) on port 53, UDP and TCP."),
         _policy_check("connectivity", "Your policies allow exactly outside -> web -> api -> db",
                       "Each path below says which policy lets it through, or which one isolates it."),
-        Check("web-published", "An Ingress (or HTTPRoute) publishes web at http://firstapp.localhost/", 1,
-              f"ingressClassName {route_rules.INGRESS_CLASS}, host {route_rules.HOST}, path / (Prefix) to Service "
+        Check("web-published", f"An Ingress (or HTTPRoute) publishes web at http://{HOST_FIELD}/", 1,
+              f"ingressClassName {route_rules.INGRESS_CLASS}, host {HOST_FIELD}, path / (Prefix) to Service "
               "web on a port the Service defines; no path to api or db.",
-              lambda ctx: route_rules.web_published(ctx.submission)),
+              lambda ctx: route_rules.web_published(ctx.submission, ctx.host)),
         Check("services-cluster-ip", "No Service opens a node port any more", 1,
               "The Ingress is the way in now: make web a ClusterIP Service.",
               about(("Service",), lambda ctx: route_rules.services_cluster_ip(ctx.submission))),
@@ -202,7 +202,7 @@ def _checkpoint4() -> list[Check]:
         Check("connectivity-live", "Real packets: web reaches api, api reaches db, and nothing else", 1,
               "Each cell that differs names the policy behind it.",
               lambda ctx: connectivity.findings(ctx.state), layer=ROUTING),
-        Check("published-live", "From outside, http://firstapp.localhost/ reaches web, and only web", 1,
+        Check("published-live", f"From outside, http://{HOST_FIELD}/ reaches web, and only web", 1,
               "See the routing table: web must answer through the ingress controller; no node port may lead in.",
               _published_live, layer=ROUTING),
         Check("api-readiness-live", "Without db, api leaves its Service, and comes back with it", 1,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from course.model import WEB_NODE_PORT
+from course.place import SOLO_HOST
 from course.traffic import Failure
 
 
@@ -109,6 +110,7 @@ class LiveState:
     connectivity: list[Cell] = field(default_factory=list)  # checkpoint 4's truth table
     node_port: int = WEB_NODE_PORT  # the learner's: 30080 solo, their own in a class
     node_address: str = "localhost"  # where the grader reaches node ports
+    host: str = SOLO_HOST  # the host the learner's Ingress claims: firstapp.localhost solo, their own in a class
 
     @property
     def disrupted(self) -> bool:

@@ -14,10 +14,10 @@ from typing import Any
 
 from course.cluster import Cluster, pod_is_ready
 from course.errors import ClusterUnavailable, Forbidden, NotFound
-from course.place import NODE_ADDRESS_ANNOTATION, NODE_PORT_ANNOTATION
+from course.place import INGRESS_ADDRESS, NODE_ADDRESS_ANNOTATION, NODE_PORT_ANNOTATION, namespace_host
 from course.probe import PROBE_LABEL, ProbePod
 from course.traffic import ProbeResult, from_host, run_batch
-from grader import connectivity, policy_rules, route_rules, routing
+from grader import connectivity, policy_rules, routing
 from grader.live import ENDPOINTSLICE_CONTROLLER, MANAGED_BY, Endpoint, LiveState, Pod
 from grader.loading import Manifest, Source
 from grader.state_rules import without_server_fields
@@ -30,15 +30,18 @@ def collect(cluster: Cluster, namespace: str, networking: bool = False) -> LiveS
     """`networking`: the lab grades NetworkPolicies and Ingresses too, so they are read."""
     live = LiveState(namespace)
     try:
-        annotations = cluster.namespace_annotations(namespace)
+        with cluster.errors(f"read namespace {namespace}"):
+            metadata = cluster.core.read_namespace(namespace).metadata
+        annotations, labels = metadata.annotations or {}, metadata.labels or {}
     except NotFound as error:
         raise ClusterUnavailable(f"namespace {namespace} does not exist in context {cluster.context}") from error
     except Forbidden:
-        annotations = {}  # a learner may work in a namespace without reading Namespace objects
+        annotations, labels = {}, {}  # a learner may work in a namespace without reading Namespace objects
     port = annotations.get(NODE_PORT_ANNOTATION, "")
     if port.isdigit():  # a class learner's namespace: their own node port, at the node's address
         live.node_port = int(port)
         live.node_address = annotations.get(NODE_ADDRESS_ANNOTATION) or live.node_address
+    live.host = namespace_host(labels)  # a class learner's namespace: their own ingress host
 
     def serialize(item: Any) -> dict[str, Any]:
         body: dict[str, Any] = cluster.api.sanitize_for_serialization(item)
@@ -154,7 +157,7 @@ def _from_host(probes: list[routing.Probe], live: LiveState, timeout: float) -> 
     seconds after they are ready (it batches its updates), answering 503 meanwhile, so
     a probe through it that gets 502 or 503 is sent again for up to `INGRESS_SETTLE`
     seconds; an Ingress that names the wrong port keeps answering 503 and fails then."""
-    resolve = {route_rules.HOST: live.node_address}
+    resolve = {live.host: INGRESS_ADDRESS}  # the learner's host name, at the controller's address
     results = from_host([p.spec for p in probes], timeout=timeout, attempts=2, resolve=resolve)
     deadline = time.monotonic() + INGRESS_SETTLE
     while time.monotonic() < deadline:

@@ -1,9 +1,11 @@
 """Checkpoint 4, "publish it": an Ingress (networking.k8s.io/v1), or a Gateway API
-HTTPRoute (gateway.networking.k8s.io/v1) as the alternative, sends the host
-firstapp.localhost's `/` to Service web on a port that Service defines, and publishes no
-other tier: the outside reaches web and nothing else (api and db stay inside, as the
-NetworkPolicies intend). Pure functions of a `Submission`; each rule returns the
-findings that make it fail.
+HTTPRoute (gateway.networking.k8s.io/v1) as the alternative, sends the learner's host's
+`/` to Service web on a port that Service defines, and publishes no other tier: the
+outside reaches web and nothing else (api and db stay inside, as the NetworkPolicies
+intend). The host is the graded place's (`course.place.ingress_host`: `HOST`,
+firstapp.localhost, alone; <learner>.firstapp.localhost in a class, since the controller
+routes a host to one namespace only), passed in as `host`. Pure functions of a
+`Submission` and that host; each rule returns the findings that make it fail.
 
 A backend names a Service port, never a container port: an Ingress by the Service
 port's `name` or `number`, an HTTPRoute by its number only (Gateway API's `port`).
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from course.model import TIERS
+from course.place import SOLO_HOST
 from grader.findings import Finding, shown
 from grader.loading import Manifest
 from grader.submission import Submission
@@ -23,7 +26,7 @@ from grader.workloads import dig, listed, mapping
 
 INGRESS_NAME = "web"
 INGRESS_CLASS = "haproxy"
-HOST = "firstapp.localhost"
+HOST = SOLO_HOST  # the solo learner's; a class learner's is their own (`host` of the rules below)
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 HTTPROUTE_VERSIONS = (f"{GATEWAY_GROUP}/v1", f"{GATEWAY_GROUP}/v1beta1")
 _CLASS_ANNOTATION = "kubernetes.io/ingress.class"
@@ -111,30 +114,38 @@ def ingress_class(submission: Submission) -> list[Finding]:
         expected=INGRESS_CLASS, found=written)]
 
 
-def ingress_host(submission: Submission) -> list[Finding]:
-    """A rule of the Ingress is for the host firstapp.localhost."""
+def _published_as(host: str) -> str:
+    """Why the host is this one, said where a rule names another."""
+    if host == HOST:
+        return f"the app is published as {host}"
+    return (f"the app is published as {host}, your own host in this class (the ingress controller routes a host "
+            "to one namespace only)")
+
+
+def ingress_host(submission: Submission, host: str = HOST) -> list[Finding]:
+    """A rule of the Ingress is for `host`."""
     ingress = _ingress(submission)
     if ingress is None:
         return _missing_ingress(submission)
     rules = listed(ingress.body, "spec", "rules")
-    if any(dig(rule, "host") == HOST for rule in rules):
+    if any(dig(rule, "host") == host for rule in rules):
         return []
     if not rules:
         return [_finding(ingress, "spec.rules", "no rules: nothing is routed by host and path",
-                         expected=f"a rule for host {HOST}", found=None)]
+                         expected=f"a rule for host {host}", found=None)]
     hosts = [dig(rule, "host") for rule in rules]
     if None in hosts:
         return [_finding(ingress, f"spec.rules[{hosts.index(None)}].host", (
-            f"no host: the rule answers for every host name; checkpoint 4 publishes the app as {HOST}"),
-            expected=HOST, found=None)]
-    return [_finding(ingress, "spec.rules[0].host", f"the app is published as {HOST}", expected=HOST,
+            f"no host: the rule answers for every host name; checkpoint 4 publishes the app as {host}"),
+            expected=host, found=None)]
+    return [_finding(ingress, "spec.rules[0].host", _published_as(host), expected=host,
                      found=hosts[0] if len(hosts) == 1 else hosts)]
 
 
-def _ingress_paths(ingress: Manifest) -> list[tuple[str, Any]]:
-    """(field path, HTTPIngressPath) of the rules for the host (else of host-less rules)."""
+def _ingress_paths(ingress: Manifest, host: str) -> list[tuple[str, Any]]:
+    """(field path, HTTPIngressPath) of the rules for `host` (else of host-less rules)."""
     rules = listed(ingress.body, "spec", "rules")
-    chosen = [i for i, rule in enumerate(rules) if dig(rule, "host") == HOST] or \
+    chosen = [i for i, rule in enumerate(rules) if dig(rule, "host") == host] or \
         [i for i, rule in enumerate(rules) if dig(rule, "host") is None]
     return [(f"spec.rules[{i}].http.paths[{j}]", entry)
             for i in chosen for j, entry in enumerate(listed(rules[i], "http", "paths"))]
@@ -172,18 +183,19 @@ def ingress_backend(submission: Submission, ingress: Manifest, path: str, backen
     return []
 
 
-def ingress_paths(submission: Submission) -> list[Finding]:
-    """`/` goes to Service web as a Prefix path, on a port that Service defines; no
-    other backend sends requests to api or db, and any other one names a real Service port."""
+def ingress_paths(submission: Submission, host: str = HOST) -> list[Finding]:
+    """`/` of `host` goes to Service web as a Prefix path, on a port that Service
+    defines; no other backend sends requests to api or db, and any other one names a
+    real Service port."""
     ingress = _ingress(submission)
     if ingress is None:
         return _missing_ingress(submission)
-    paths = _ingress_paths(ingress)
+    paths = _ingress_paths(ingress, host)
     findings = []
     for route in ROUTES:
         found = [(at, entry) for at, entry in paths if _same_path(dig(entry, "path"), route.path)]
         if not found:
-            findings.append(_finding(ingress, "spec.rules", f"no path {route.path} for host {HOST}: nothing sends "
+            findings.append(_finding(ingress, "spec.rules", f"no path {route.path} for host {host}: nothing sends "
                                      f"it to Service {route.service}",
                                      expected=f"path {route.path} (Prefix) -> Service {route.service}",
                                      found=[dig(e, "path") for _, e in paths] or None))
@@ -215,11 +227,11 @@ def _internal_published(manifest: Manifest, path: str, service: Any) -> list[Fin
         "it)"), expected="web", found=service)]
 
 
-def ingress_rules(submission: Submission) -> list[Finding]:
+def ingress_rules(submission: Submission, host: str = HOST) -> list[Finding]:
     """Every Ingress rule together: class, host, paths and backends."""
     if _ingress(submission) is None:
         return _missing_ingress(submission)
-    return ingress_class(submission) + ingress_host(submission) + ingress_paths(submission)
+    return ingress_class(submission) + ingress_host(submission, host) + ingress_paths(submission, host)
 
 
 # ---- HTTPRoute -----------------------------------------------------------------------------
@@ -316,9 +328,9 @@ def _route_backends(submission: Submission, route: Manifest, at: str, rule: Any,
     return findings
 
 
-def httproute_rules(submission: Submission) -> list[Finding]:
-    """An HTTPRoute attached to a Gateway, for the host firstapp.localhost, sending
-    PathPrefix `/` to Service web on a port that Service defines, and no request to api or db."""
+def httproute_rules(submission: Submission, host: str = HOST) -> list[Finding]:
+    """An HTTPRoute attached to a Gateway, for `host`, sending PathPrefix `/` to Service
+    web on a port that Service defines, and no request to api or db."""
     route = _httproute(submission)
     if route is None:
         return [Finding(f"HTTPRoute/{INGRESS_NAME}", "", "missing: no HTTPRoute in the submission",
@@ -330,10 +342,10 @@ def httproute_rules(submission: Submission) -> list[Finding]:
                                  found=version))
     findings += _parent_refs(submission, route)
     hostnames = listed(route.body, "spec", "hostnames")
-    if HOST not in hostnames:
+    if host not in hostnames:
         findings.append(_finding(route, "spec.hostnames", (
-            f"the app is published as {HOST}" + ("; without hostnames the route answers for every host"
-                                                 if not hostnames else "")), expected=[HOST], found=hostnames or None))
+            _published_as(host) + ("; without hostnames the route answers for every host" if not hostnames else "")),
+            expected=[host], found=hostnames or None))
     rules = listed(route.body, "spec", "rules")
     for wanted in ROUTES:
         found = [(f"spec.rules[{index}]", rule, kind, at) for index, rule in enumerate(rules)
@@ -358,18 +370,18 @@ def httproute_rules(submission: Submission) -> list[Finding]:
 # ---- either -------------------------------------------------------------------------------
 
 
-def web_published(submission: Submission) -> list[Finding]:
-    """web is published: a correct Ingress or a correct HTTPRoute (either will do; when
-    neither is correct, the findings of each one submitted)."""
+def web_published(submission: Submission, host: str = HOST) -> list[Finding]:
+    """web is published as `host`: a correct Ingress or a correct HTTPRoute (either will
+    do; when neither is correct, the findings of each one submitted)."""
     candidates = []
     if any(m.kind == "Ingress" for m in submission.manifests):
-        candidates.append(ingress_rules(submission))
+        candidates.append(ingress_rules(submission, host))
     if any(m.kind == "HTTPRoute" for m in submission.manifests):
-        candidates.append(httproute_rules(submission))
+        candidates.append(httproute_rules(submission, host))
     if not candidates:
         return [Finding(f"Ingress/{INGRESS_NAME}", "", (
             "missing: nothing publishes web; write an Ingress (or a Gateway API HTTPRoute)"),
-            expected=f"an Ingress {INGRESS_NAME} for {HOST}", found="none")]
+            expected=f"an Ingress {INGRESS_NAME} for {host}", found="none")]
     if any(not findings for findings in candidates):
         return []
     return [finding for findings in candidates for finding in findings]
@@ -391,7 +403,8 @@ def services_cluster_ip(submission: Submission) -> list[Finding]:
     return findings
 
 
-# The rules checkpoint 4 grades over the publication, by check id; each takes the submission.
+# The rules checkpoint 4 grades over the publication, by check id; each takes the submission
+# (web-published also the learner's host, the solo learner's by default).
 RULES: Mapping[str, Callable[[Submission], list[Finding]]] = {
     "web-published": web_published,
     "services-cluster-ip": services_cluster_ip,

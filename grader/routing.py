@@ -6,7 +6,8 @@ Sending the packets is `grader.observe`'s job.
 node's address for a learner of a class): on the
 local provider the host is itself a node and reaches ClusterIPs, so probing a
 ClusterIP from the host would prove nothing about exposure. From checkpoint 4 on, the
-way in is the ingress controller on port 80, asked for the host firstapp.localhost.
+way in is the ingress controller on port 80, asked for the learner's ingress host
+(`LiveState.host`: firstapp.localhost alone, <learner>.firstapp.localhost in a class).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 
 from course.model import TIERS, Tier
 from course.model import tier as tier_named
+from course.place import INGRESS_ADDRESS
 from course.traffic import SHOWN_BODY, Failure, ProbeResult, ProbeSpec, is_ip
 from grader import route_rules
 from grader.findings import Finding, shown
@@ -100,11 +102,12 @@ def _from_outside(tier: Tier, ports: list[dict[str, Any]], live: LiveState) -> l
 
 
 def publication_plan(live: LiveState) -> list[Probe]:
-    """Checkpoint 4: web through the ingress controller (port 80 of the node, host
-    firstapp.localhost), and every node port api or db opens, from the host. Inside the
-    cluster, the connectivity truth table (`grader.connectivity`) does the probing."""
-    address = f"http://{route_rules.HOST}/whoami"
-    probes = [Probe(Route(VIA_INGRESS, f"http://{route_rules.HOST}/ (port 80 of {live.node_address})", "web",
+    """Checkpoint 4: web through the ingress controller (port 80 of this machine's
+    loopback, where *.localhost names lead, asked for the learner's ingress host), and
+    every node port api or db opens, at the node's address. Inside the cluster, the
+    connectivity truth table (`grader.connectivity`) does the probing."""
+    address = f"http://{live.host}/whoami"
+    probes = [Probe(Route(VIA_INGRESS, f"http://{live.host}/ (port 80 of {INGRESS_ADDRESS})", "web",
                           Reach.ALLOWED), "http", address)]
     for tier in (t for t in TIERS if not t.external):
         service = live.objects.get(f"Service/{tier.name}")
@@ -352,18 +355,18 @@ def _ingress_problem(route: Route, live: LiveState) -> str:
     """Why web did not answer through the ingress controller."""
     ingresses = [ref for ref in live.objects if ref.startswith("Ingress/")]
     if not ingresses:
-        return f"no Ingress in namespace {live.namespace}: nothing tells the controller to route {route_rules.HOST}"
+        return f"no Ingress in namespace {live.namespace}: nothing tells the controller to route {live.host}"
     if route.observed is Reach.BLOCKED:
-        return (f"the ingress controller did not answer on port 80 of {live.node_address} ({route.detail}); "
+        return (f"the ingress controller did not answer on port 80 of {INGRESS_ADDRESS} ({route.detail}); "
                 "is it running (`firstapp status`)?")
     if route.observed is Reach.OTHER_NAMESPACE:
-        return (f"another namespace's Ingress claims {route_rules.HOST} and the controller routes it there; delete "
+        return (f"another namespace's Ingress claims {live.host} and the controller routes it there; delete "
                 "that Ingress (`kubectl get ingress -A`)")
     answered = re.match(r"HTTP (\d{3})\b", route.detail)
     status = answered.group(1) if answered else ""
     if status == "404":
-        return (f"the controller has no route for {route_rules.HOST}: check the Ingress' ingressClassName "
-                f"({route_rules.INGRESS_CLASS}) and host")
+        return (f"the controller has no route for {live.host}: check the Ingress' ingressClassName "
+                f"({route_rules.INGRESS_CLASS}) and host ({live.host})")
     if status == "503":
         return ("the controller has the route, but no ready web pod behind it: check the backend's Service name "
                 "and port, and that web's pods are ready")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from course.model import WEB_NODE_PORT
+from course.place import SOLO_HOST
 from grader.checks import LAYERS, STATIC, Context, Skip
 from grader.labs import GradedLab, graded_lab
 from grader.live import LiveState
@@ -24,7 +25,8 @@ Manifests = str | Path | list[Manifest]
 def _evaluate(lab: GradedLab, layers: tuple[str, ...], context: Context) -> list[CheckResult]:
     results = []
     for check in lab.checks_in(layers):
-        result = CheckResult(check.id, check.title, check.points, check.visibility, general_hint=check.hint)
+        result = CheckResult(check.id, check.title_in(context), check.points, check.visibility,
+                             general_hint=check.hint_in(context))
         try:
             result.findings = check.evaluate(context)
         except Skip as skipped:
@@ -37,11 +39,12 @@ def _load(manifests: Manifests) -> list[Manifest]:
     return manifests if isinstance(manifests, list) else load_path(manifests)
 
 
-def grade_static(lab_id: str, manifests: Manifests, node_port: int = WEB_NODE_PORT) -> LabResult:
-    """Layer 1 only: the learner's YAML, no cluster. Raises `UnusableInput` (exit 2)
-    for input that cannot be graded at all."""
+def grade_static(lab_id: str, manifests: Manifests, node_port: int = WEB_NODE_PORT, host: str = SOLO_HOST) -> LabResult:
+    """Layer 1 only: the learner's YAML, no cluster, for the learner whose node port and
+    ingress host are given (the solo learner's by default). Raises `UnusableInput`
+    (exit 2) for input that cannot be graded at all."""
     lab = graded_lab(lab_id)  # an unknown lab is reported before the input is read
-    context = Context(Submission(_load(manifests), lab.lab.services_only), node_port=node_port)
+    context = Context(Submission(_load(manifests), lab.lab.services_only), node_port=node_port, host=host)
     return LabResult(lab_id, _evaluate(lab, (STATIC,), context))
 
 
@@ -84,6 +87,6 @@ def observe_lab(lab: GradedLab, cluster: Cluster, namespace: str, submitted: lis
 def grade_observed(lab: GradedLab, submission: Submission, live: LiveState, allow_disruption: bool = False,
                    submitted_file: bool = True) -> LabResult:
     """All three layers on what was observed: live, or a collected snapshot."""
-    context = Context(submission, live, allow_disruption, submitted_file, node_port=live.node_port)
+    context = Context(submission, live, allow_disruption, submitted_file, node_port=live.node_port, host=live.host)
     return LabResult(lab.lab.id, _evaluate(lab, LAYERS, context), namespace=live.namespace, routes=live.routes,
                      connectivity=live.connectivity)

@@ -4,7 +4,7 @@ rubric change) needs no cluster and gives the same answer every time.
 A snapshot is a folder, `submissions/<learner>/<lab>/`:
 - `objects.yaml`: the applied objects, server-set fields stripped (the submission);
 - `state.json`: what the grader observed: the live objects with their status (not
-  their managedFields), pods, EndpointSlices, the routing table, the node port;
+  their managedFields), pods, EndpointSlices, the routing table, the node port and the ingress host;
 - `collected.json`: when it was collected, and when the learner last changed anything.
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from course.errors import UnusableInput
+from course.place import SOLO_HOST
 from course.traffic import Failure
 from grader.live import Cell, Endpoint, LiveState, Pod, Reach, Route
 from grader.loading import Manifest, load_path
@@ -56,6 +57,7 @@ def _state(live: LiveState) -> dict[str, Any]:
         "objects": {ref: _without_managed_fields(body) for ref, body in live.objects.items()},
         "node_port": live.node_port,
         "node_address": live.node_address,
+        "host": live.host,
         "node_images": sorted(live.node_images) if live.node_images is not None else None,
         "self_healing": live.self_healing,
         "readiness": live.readiness,
@@ -101,4 +103,5 @@ def _live(state: dict[str, Any]) -> LiveState:
         connectivity=[Cell(**c) for c in state.get("connectivity", [])],
         node_port=int(state["node_port"]),
         node_address=str(state["node_address"]),
+        host=str(state.get("host", SOLO_HOST)),  # snapshots from before a host per learner were graded for this one
     )

@@ -28,6 +28,17 @@ def reference() -> list[dict]:
     return copy.deepcopy(list(_reference()))
 
 
+def hosted(docs: list[dict], host: str) -> list[dict]:
+    """`docs` publishing `host` (a class learner's) in place of firstapp.localhost: every
+    Ingress rule's host and every HTTPRoute's hostnames."""
+    for doc in docs:
+        for rule in doc["spec"].get("rules", []) if doc["kind"] == "Ingress" else []:
+            rule["host"] = host
+        if doc["kind"] == "HTTPRoute":
+            doc["spec"]["hostnames"] = [host]
+    return docs
+
+
 def submission_of(docs: list[dict]) -> Submission:
     return Submission(load_text(yaml.dump_all(docs, Dumper=DUMPER, sort_keys=False), "submission.yaml"),
                       services_only=False)
