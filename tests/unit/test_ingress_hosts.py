@@ -130,3 +130,21 @@ def test_a_snapshot_keeps_the_learners_host_and_an_older_one_is_the_solo_hosts(t
     del state["host"]  # collected before a host per learner
     (tmp_path / snapshot.STATE).write_text(json.dumps(state))
     assert snapshot.load(tmp_path)[1].host == SOLO_HOST
+
+
+def test_a_class_learner_who_may_not_read_gateway_api_objects_is_still_graded():
+    """A class learner's role grants no Gateway API rights; their own grading of
+    checkpoint 4 reads the namespace's HTTPRoutes and Gateways as none, not an error."""
+    import contextlib
+    from types import SimpleNamespace
+
+    from course.errors import Forbidden
+
+    def refuse(group, version, namespace, plural):
+        raise Forbidden(f"list {plural}", 403, "forbidden")
+
+    cluster = SimpleNamespace(errors=lambda *_: contextlib.nullcontext(),
+                              custom=SimpleNamespace(list_namespaced_custom_object=refuse))
+    live = LiveState("alice-checkpoint-4", host=ALICE)
+    observe._collect_gateway_api(cluster, live)
+    assert live.objects == {}
