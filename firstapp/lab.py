@@ -37,7 +37,7 @@ from course.errors import NotFound, UnusableInput
 from course.labs import LABS
 from course.model import WEB_NODE_PORT
 from course.paths import course_home
-from course.place import Place, locate
+from course.place import SOLO_HOST, Place, locate
 from course.probe import PROBE_LABEL
 from grader.findings import Finding, printable
 from grader.hints import HintLadder, hint
@@ -67,9 +67,10 @@ def starter_text(lab_id: str) -> str:
     return (pristine if pristine.exists() else course_home() / lab.starter).read_text()
 
 
-def reference_text(lab_id: str, node_port: int = WEB_NODE_PORT) -> str | None:
+def reference_text(lab_id: str, node_port: int = WEB_NODE_PORT, host: str = SOLO_HOST) -> str | None:
     """The lab's reference solution (Services only where the lab gives the workloads),
-    with `node_port` for the course's 30080; None if this copy of the course has none."""
+    with `node_port` for the course's 30080 and `host` for its Ingress host
+    firstapp.localhost; None if this copy of the course has none."""
     lab = LABS[lab_id]
     path = course_home() / lab.reference
     if not path.exists():
@@ -79,6 +80,10 @@ def reference_text(lab_id: str, node_port: int = WEB_NODE_PORT) -> str | None:
         for port in service["spec"].get("ports", []):
             if port.get("nodePort") == WEB_NODE_PORT:
                 port["nodePort"] = node_port
+    for ingress in (o for o in objects if o["kind"] == "Ingress"):
+        for rule in ingress["spec"].get("rules", []):
+            if rule.get("host") == SOLO_HOST:
+                rule["host"] = host
     return yaml.safe_dump_all(objects, sort_keys=False)
 
 
@@ -148,6 +153,8 @@ class Lab:
         if not quiet:
             print(f"working in namespace {self.namespace} (context {self.cluster.context}); "
                   f"your web answers at {self.place.url}")
+            if self.lab.networking:  # the lab publishes web through the ingress controller
+                print(self.publishing())
 
     def _namespace_phase(self) -> str | None:
         """Active, Terminating, or None: no such namespace."""
@@ -171,15 +178,30 @@ class Lab:
         return self.place.namespace
 
     @property
+    def host(self) -> str:
+        """The host name this learner's Ingress claims: firstapp.localhost on their own
+        cluster, <learner>.firstapp.localhost in a class."""
+        return self.place.host
+
+    def publishing(self) -> str:
+        """The host the learner's Ingress claims, as the lab says it (the ingress
+        controller listens on the cluster's machine only)."""
+        if not self.place.in_class:
+            return f"your Ingress's host is {self.host}: once published, web answers at http://{self.host}/"
+        return (f"your Ingress's host is {self.host} (each learner of the class has their own; not "
+                f"{SOLO_HOST}): once published, web answers at http://{self.host}/ on the cluster's machine")
+
+    @property
     def selector(self) -> str:
         return f"{LAB_LABEL}={self.checkpoint}"
 
     @functools.cached_property
     def submission(self) -> Path:
         """Unattended: the reference solution, written once to a private folder of its own."""
-        node_port = self.place.node_port if "place" in self.__dict__ else WEB_NODE_PORT
+        placed = "place" in self.__dict__
+        node_port, host = (self.place.node_port, self.place.host) if placed else (WEB_NODE_PORT, SOLO_HOST)
         path = Path(tempfile.mkdtemp(prefix="firstapp-")) / f"{self.checkpoint}-reference.yaml"
-        path.write_text(reference_text(self.checkpoint, node_port) or "")
+        path.write_text(reference_text(self.checkpoint, node_port, host) or "")
         return path
 
     # -- the learner's text ---------------------------------------------------
@@ -393,7 +415,7 @@ class Lab:
         result = grade_live(self.checkpoint, self.namespace, manifests, allow_disruption=allow_disruption,
                             cluster=self.cluster, node_address=self.place.node_address)
         levels = self.hints.record(result.checks)
-        reference = reference_text(self.checkpoint, self.place.node_port)
+        reference = reference_text(self.checkpoint, self.place.node_port, self.place.host)
         name = self.lab.reference
         hints = {check.id: hint(check, levels[check.id], reference, name)
                  for check in result.visible if check.id in levels}

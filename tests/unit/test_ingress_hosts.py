@@ -1,11 +1,14 @@
 """A host per learner for checkpoint 4: the naming (course/place.py), the publication
-rules and the live plan graded for the host of the place being graded, and that host
-kept in a class's snapshot; all without a cluster."""
+rules and the live plan graded for the host of the place being graded, that host kept
+in a class's snapshot, and the lab telling a learner theirs; all without a cluster."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+
+import pytest
+import yaml
 
 from course.place import INGRESS_ADDRESS, LEARNER_LABEL, SOLO_HOST, Place, ingress_host, namespace_host
 from course.traffic import ProbeResult
@@ -148,3 +151,35 @@ def test_a_class_learner_who_may_not_read_gateway_api_objects_is_still_graded():
     live = LiveState("alice-checkpoint-4", host=ALICE)
     observe._collect_gateway_api(cluster, live)
     assert live.objects == {}
+
+
+# ---- the lab tells the learner their host -------------------------------------------------------
+
+
+def test_the_labs_reference_carries_the_learners_host():
+    from firstapp import lab as lab_module
+
+    def hosts(text: str) -> list[str]:
+        return [rule["host"] for o in yaml.safe_load_all(text) if o and o["kind"] == "Ingress"
+                for rule in o["spec"]["rules"]]
+
+    assert hosts(lab_module.reference_text("checkpoint-4")) == [SOLO_HOST]
+    assert hosts(lab_module.reference_text("checkpoint-4", host=ALICE)) == [ALICE]
+    answer = submission_of([o for o in yaml.safe_load_all(lab_module.reference_text("checkpoint-4", host=ALICE)) if o])
+    assert grade_static("checkpoint-4", answer.manifests, host=ALICE).passed
+
+
+@pytest.mark.parametrize("place, words", [
+    (Place("lab-checkpoint-4", 30080), ["host is firstapp.localhost:", "http://firstapp.localhost/"]),
+    (Place("alice-checkpoint-4", 30100, "alice", "192.0.2.2"),
+     [f"host is {ALICE} (each learner", "not firstapp.localhost", f"http://{ALICE}/ on the cluster's machine"]),
+])
+def test_the_lab_says_the_learners_host(place, words):
+    from course.labs import LABS
+    from firstapp import lab as lab_module
+
+    lab = lab_module.Lab.__new__(lab_module.Lab)
+    lab.checkpoint, lab.lab, lab.place = "checkpoint-4", LABS["checkpoint-4"], place
+    assert lab.host == place.host
+    said = lab.publishing()
+    assert all(word in said for word in words), said
