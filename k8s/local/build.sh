@@ -13,42 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.env"
 . "$here/lib.sh"
 
-export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
-go_build=(go build -trimpath -tags=notest,grpcnotrace)
-mkdir -p "$FIRSTAPP_CACHE/build" "$FIRSTAPP_CACHE/bin"
-
-kube_version_ldflags() {
-  local minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
-  local flags="" pkg
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    flags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-    flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  done
-  echo "$flags"
-}
-
-# [OUTPUT=FILE] build_group NAME LDFLAGS PACKAGE... : builds PACKAGEs of gomod/NAME unless
-# cached; each binary is named after its package's folder, or FILE (one package).
-build_group() {
-  local name=$1 ldflags=$2 output=${OUTPUT:-}; shift 2
-  local src="$here/gomod/$name"
-  local key
-  key=$( (echo "$GOFLAGS $CGO_ENABLED ${go_build[*]} -ldflags=-s -w $ldflags $* ${output:+-o $output}"; go version;
-          find "$src" -type f | sort | xargs cat) | sha256sum | cut -c1-16)
-  local out="$FIRSTAPP_CACHE/build/$name-$key"
-  if [ ! -f "$out/.complete" ]; then
-    log "building $name ($*) into $out"
-    local started=$SECONDS
-    rm -rf "$out.partial"
-    mkdir -p "$out.partial"
-    (cd "$src" && "${go_build[@]}" -ldflags="-s -w $ldflags" -o "$out.partial/$output" "$@")
-    touch "$out.partial/.complete"
-    rm -rf "$out" && mv "$out.partial" "$out"
-    log "built $name in $((SECONDS - started)) s"
-  fi
-  local bin
-  for bin in "$out"/*; do ln -sfn "$bin" "$FIRSTAPP_CACHE/bin/$(basename "$bin")"; done
-}
+. "$here/gobuild.sh"
 
 build_group pause "" .
 build_group etcd "" .
@@ -65,9 +30,7 @@ OUTPUT=haproxy-ingress build_group haproxy-ingress "-X github.com/jcmoraisjr/hap
 # module the build used, and up.sh runs the controller where rootfs/ is.
 rootfs="$FIRSTAPP_CACHE/build/haproxy-ingress-rootfs-$HAPROXY_INGRESS_VERSION"
 if [ ! -f "$rootfs/.complete" ]; then
-  module=$(cd "$here/gomod/haproxy-ingress" &&
-           go mod download -json "github.com/jcmoraisjr/haproxy-ingress@$HAPROXY_INGRESS_VERSION" |
-           python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+  module=$(module_dir haproxy-ingress "github.com/jcmoraisjr/haproxy-ingress@$HAPROXY_INGRESS_VERSION")
   rm -rf "$rootfs" "$rootfs.partial"
   cp -R "$module/rootfs" "$rootfs.partial" && chmod -R u+w "$rootfs.partial"
   chmod +x "$rootfs.partial"/*.sh  # a module zip keeps no file modes
@@ -78,8 +41,7 @@ ln -sfn "$rootfs" "$FIRSTAPP_CACHE/bin/haproxy-ingress-rootfs"
 # hash); up.sh installs them.
 crds="$FIRSTAPP_CACHE/build/gateway-api-crds-$GATEWAY_API_VERSION"
 if [ ! -f "$crds/.complete" ]; then
-  module=$(cd "$here/gomod/gateway-api" && go mod download -json sigs.k8s.io/gateway-api |
-           python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+  module=$(module_dir gateway-api sigs.k8s.io/gateway-api)
   rm -rf "$crds" "$crds.partial" && mkdir -p "$crds.partial"
   for kind in gatewayclasses gateways httproutes grpcroutes referencegrants; do
     cp "$module/config/crd/standard/gateway.networking.k8s.io_$kind.yaml" "$crds.partial/"
