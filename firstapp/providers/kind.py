@@ -1,9 +1,16 @@
 """The `kind` provider (the learner default): a cluster in Docker, created from
-k8s/kind/cluster.yaml, with images built by `docker build` and loaded by `kind load`."""
+k8s/kind/cluster.yaml (which pins the node image), with the course's images built for
+the Docker host's own platform, saved to one archive and loaded with `kind load
+image-archive`, which works whether Docker keeps images in its classic store or in the
+containerd image store."""
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 import subprocess
+import tempfile
 from pathlib import Path
 
 from course.model import TIERS
@@ -12,20 +19,71 @@ from firstapp.providers.base import ProviderUnavailable, run_streamed, step
 
 CLUSTER_NAME = "firstapp"
 CONFIG = Path("k8s") / "kind" / "cluster.yaml"  # relative to the course folder
+NODE_IMAGE_VARIABLE = "FIRSTAPP_KIND_NODE_IMAGE"  # a node image of the same Kubernetes, for CI
+MIN_KIND = (0, 30, 0)  # the first kind whose node images run Kubernetes 1.34
+MIN_DOCKER = (20, 10, 0)
+HOST_PORTS = (30080, 80, 443)  # cluster.yaml maps them on 127.0.0.1; kind cannot add them later
 
 
-def create_command(home: Path) -> list[str]:
-    return ["kind", "create", "cluster", "--name", CLUSTER_NAME, "--config", str(home / CONFIG), "--wait", "180s"]
+def create_command(home: Path, node_image: str | None = None) -> list[str]:
+    command = ["kind", "create", "cluster", "--name", CLUSTER_NAME, "--config", str(home / CONFIG)]
+    if node_image:
+        command += ["--image", node_image]
+    return command + ["--wait", "180s"]
 
 
-def build_commands(home: Path) -> list[list[str]]:
-    """`docker build` then `kind load` for each tier's image (kind skips images it has)."""
+def build_commands(home: Path, platform: str) -> list[list[str]]:
+    """`docker build` of each tier's image for `platform` (one platform: `docker save`
+    then holds exactly the image kind loads, in either of Docker's image stores)."""
     apps = home / "apps"
-    commands = []
-    for tier in TIERS:
-        commands.append(["docker", "build", "-t", tier.image, "-f", str(apps / tier.name / "Dockerfile"), str(apps)])
-        commands.append(["kind", "load", "docker-image", tier.image, "--name", CLUSTER_NAME])
-    return commands
+    return [["docker", "build", "--platform", platform, "-t", tier.image, "-f", str(apps / tier.name / "Dockerfile"),
+             str(apps)] for tier in TIERS]
+
+
+def load_commands(archive: Path) -> list[list[str]]:
+    return [["docker", "save", "-o", str(archive), *(tier.image for tier in TIERS)],
+            ["kind", "load", "image-archive", str(archive), "--name", CLUSTER_NAME]]
+
+
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    """(major, minor, patch) of the first vX.Y.Z or X.Y.Z in `text` ("kind v0.30.0 go1.26
+    linux/amd64", "20.10.24+dfsg1"); None when there is none."""
+    found = re.search(r"(\d+)\.(\d+)\.(\d+)", text)
+    return (int(found[1]), int(found[2]), int(found[3])) if found else None
+
+
+def too_old(tool: str, found: str, minimum: tuple[int, int, int], how: str) -> str | None:
+    """What to upgrade, when `found` (a version's text) is older than `minimum`."""
+    version = parse_version(found)
+    wanted = ".".join(map(str, minimum))
+    if version is None:
+        return f"{tool}: cannot tell its version from {found.strip()!r}; the course needs {wanted} or newer ({how})"
+    if version < minimum:
+        shown = re.search(r"\d+\.\d+\.\d+", found)[0]  # type: ignore[index]
+        return f"{tool} {shown} is too old: the course needs {wanted} or newer ({how})"
+    return None
+
+
+def taken(port: int) -> bool:
+    """Something on this machine already answers on 127.0.0.1:`port`."""
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+INSTALL = {"kind": "https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
+           "docker": "https://docs.docker.com/get-started/get-docker/"}
+
+
+def _output(command: list[str]) -> str:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except FileNotFoundError as error:
+        raise ProviderUnavailable(f"{command[0]} is not installed; see {INSTALL[command[0]]}") from error
+    if done.returncode:
+        raise ProviderUnavailable(f"`{' '.join(command)}` failed: {(done.stderr or done.stdout).strip()}\n"
+                                  "    fix: start Docker (Docker Desktop, or `sudo systemctl start docker`)")
+    return done.stdout
 
 
 class KindProvider:
@@ -33,27 +91,44 @@ class KindProvider:
     context = f"kind-{CLUSTER_NAME}"
 
     def _exists(self) -> bool:
-        try:
-            listed = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, timeout=30)
-        except FileNotFoundError as error:
-            raise ProviderUnavailable("kind is not installed; see https://kind.sigs.k8s.io/docs/user/quick-start/") \
-                from error
-        return CLUSTER_NAME in listed.stdout.split()
+        return CLUSTER_NAME in _output(["kind", "get", "clusters"]).split()
+
+    def check_tools(self) -> None:
+        """kind and Docker are new enough, said before anything is created."""
+        problems = [too_old("kind", _output(["kind", "version"]), MIN_KIND,
+                            INSTALL["kind"]),
+                    too_old("Docker", _output(["docker", "version", "--format", "{{.Server.Version}}"]), MIN_DOCKER,
+                            "upgrade Docker Desktop or Docker Engine")]
+        if any(problems):
+            raise ProviderUnavailable("\n".join(problem for problem in problems if problem))
 
     def up(self) -> None:
+        self.check_tools()
         if self._exists():
             with step(f"cluster (kind): reuse {CLUSTER_NAME}, make {self.context} current"):
                 run_streamed(["kind", "export", "kubeconfig", "--name", CLUSTER_NAME])
             return
-        with step(f"cluster (kind): create {CLUSTER_NAME} from {CONFIG}",
-                  fix="check that Docker runs (`docker info`) and ports 80, 443 and 30080 are free"):
-            run_streamed(create_command(course_home()))
+        busy = [port for port in HOST_PORTS if taken(port)]
+        if busy:
+            raise ProviderUnavailable(
+                f"port{'s' if len(busy) > 1 else ''} {', '.join(map(str, busy))} of 127.0.0.1 already answer"
+                f"{'' if len(busy) > 1 else 's'}, and {CONFIG} maps {', '.join(map(str, HOST_PORTS))} there\n"
+                "    fix: stop what listens there (another cluster, a web server), then run `firstapp up` again")
+        node_image = os.environ.get(NODE_IMAGE_VARIABLE)
+        with step(f"cluster (kind): create {CLUSTER_NAME} from {CONFIG}" + (f", node image {node_image}"
+                                                                              if node_image else ""),
+                  fix="check that Docker runs (`docker info`); rootless Docker cannot bind ports 80 and 443"):
+            run_streamed(create_command(course_home(), node_image))
 
     def load_images(self) -> None:
-        with step("images: docker build and kind load web, api, db",
+        platform = "linux/" + _output(["docker", "version", "--format", "{{.Server.Arch}}"]).strip()
+        with step(f"images: docker build web, api, db ({platform}) and kind load them",
                   fix="check `docker info`; the first build downloads python:3.11-slim and redis:7.0"):
-            for command in build_commands(course_home()):
+            for command in build_commands(course_home(), platform):
                 run_streamed(command)
+            with tempfile.TemporaryDirectory(prefix="firstapp-images-") as scratch:
+                for command in load_commands(Path(scratch) / "images.tar"):
+                    run_streamed(command)
 
     def down(self) -> None:
         with step(f"cluster (kind): delete {CLUSTER_NAME}"):

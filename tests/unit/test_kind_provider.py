@@ -3,7 +3,6 @@ for (kind cannot add them later), and images are built and loaded under fixed ta
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import yaml
 
 from course.model import IMAGES
 from course.paths import course_home
-from firstapp.providers import docker_usable, kind
+from firstapp.providers import kind
 
 
 def test_cluster_config_maps_every_course_port_on_loopback():
@@ -23,24 +22,53 @@ def test_cluster_config_maps_every_course_port_on_loopback():
     assert node["labels"]["ingress-ready"] == "true"
 
 
-def test_build_and_load_commands_use_fixed_tags_and_existing_dockerfiles():
-    commands = kind.build_commands(course_home())
-    builds = [c for c in commands if c[:2] == ["docker", "build"]]
-    loads = [c for c in commands if c[:3] == ["kind", "load", "docker-image"]]
-    assert [c[3] for c in builds] == [c[3] for c in loads] == ["firstapp/web:1.0", "firstapp/api:1.0", "firstapp/db:1.0"]
-    for command in builds:
-        assert not command[3].endswith(":latest")
-        dockerfile = command[command.index("-f") + 1]
-        assert Path(dockerfile).is_file(), dockerfile
-    assert kind.create_command(course_home())[-4:] == ["--config", str(course_home() / kind.CONFIG), "--wait", "180s"]
+def test_images_are_built_for_one_platform_and_loaded_as_one_archive():
+    commands = kind.build_commands(course_home(), "linux/arm64")
+    assert [c[c.index("-t") + 1] for c in commands] == ["firstapp/web:1.0", "firstapp/api:1.0", "firstapp/db:1.0"]
+    for command in commands:
+        assert command[:4] == ["docker", "build", "--platform", "linux/arm64"]
+        assert not command[command.index("-t") + 1].endswith(":latest")
+        assert Path(command[command.index("-f") + 1]).is_file()
+    save, load = kind.load_commands(Path("/tmp/images.tar"))
+    assert save == ["docker", "save", "-o", "/tmp/images.tar", *IMAGES]
+    assert load == ["kind", "load", "image-archive", "/tmp/images.tar", "--name", "firstapp"]
 
 
-@pytest.mark.skipif(not docker_usable(), reason="kind path not run: no usable Docker daemon and kind binary here")
-def test_kind_builds_and_loads_the_images():
-    provider = kind.KindProvider()
-    provider.up()
-    provider.load_images()
-    listed = subprocess.run(["docker", "exec", f"{kind.CLUSTER_NAME}-control-plane", "crictl", "images"],
-                            capture_output=True, text=True, check=True).stdout
-    for image in IMAGES:
-        assert image.split(":")[0] in listed
+def test_create_uses_the_config_and_the_node_image_override():
+    config = str(course_home() / kind.CONFIG)
+    assert kind.create_command(course_home()) == ["kind", "create", "cluster", "--name", "firstapp", "--config",
+                                                  config, "--wait", "180s"]
+    assert kind.create_command(course_home(), "firstapp.local/kind-node:x")[-4:] == \
+        ["--image", "firstapp.local/kind-node:x", "--wait", "180s"]
+
+
+def test_the_config_pins_kind_v0_30_s_node_image_of_kubernetes_1_34_by_digest():
+    for config in (kind.CONFIG, Path("k8s/kind/class-cluster.yaml")):
+        (node,) = yaml.safe_load((course_home() / config).read_text())["nodes"]
+        assert node["image"].startswith("kindest/node:v1.34.0@sha256:")
+
+
+@pytest.mark.parametrize(("tool", "found", "minimum", "verdict"), [
+    ("kind", "kind v0.30.0 go1.26.8 linux/amd64", (0, 30, 0), None),
+    ("kind", "kind v0.31.2 go1.25 darwin/arm64", (0, 30, 0), None),
+    ("kind", "kind v0.23.0 go1.22 linux/amd64", (0, 30, 0), "kind 0.23.0 is too old: the course needs 0.30.0"),
+    ("Docker", "20.10.24+dfsg1", (20, 10, 0), None),
+    ("Docker", "19.03.8", (20, 10, 0), "Docker 19.03.8 is too old: the course needs 20.10.0"),
+    ("Docker", "unknown-dev", (20, 10, 0), "Docker: cannot tell its version from 'unknown-dev'"),
+])
+def test_old_tools_are_named_with_what_to_upgrade(tool, found, minimum, verdict):
+    message = kind.too_old(tool, found, minimum, "how")
+    if verdict is None:
+        assert message is None
+    else:
+        assert message.startswith(verdict) and message.endswith("(how)"), message
+
+
+def test_a_port_that_answers_is_taken_and_a_closed_one_is_not():
+    import socket
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        assert kind.taken(port)
+    assert not kind.taken(port)
