@@ -17,7 +17,8 @@ import pytest
 
 from tests.install import PACKAGE_LIST, REPO, TEST_PACKAGE_LIST, read_package_list
 
-SHELL_FILES = sorted([*REPO.glob("k8s/local/*.sh"), *REPO.glob("scripts/*.sh"), REPO / "run-course", REPO / "run-tests"])
+SHELL_FILES = sorted([*REPO.glob("k8s/local/*.sh"), *REPO.glob("k8s/kind/offline/*.sh"), *REPO.glob("scripts/*.sh"),
+                      REPO / "tests/kind/run.sh", REPO / "run-course", REPO / "run-tests"])
 PYTHON_FILES = sorted([*REPO.glob("k8s/local/*.py"), *REPO.glob("firstapp/images/*.py")])
 # Paths the image build writes *inside the images* (entrypoints, where a host file is
 # placed): they need not exist on the host. A `Path("/usr/...")` is always a host path.
@@ -28,6 +29,7 @@ NOT_FROM_THE_LIST = {
     "python": "the venv's Python (run-tests)",
     "go": "Go 1.24+ (README: prerequisites); Debian 12's golang is too old",
     "firstapp": "the course's own command, installed into .venv",
+    "kind": "built by k8s/kind/offline/build.sh from the Go module proxy (a learner's own kind elsewhere)",
 }
 HOST_PATH = re.compile(r"(?<![\w$}./-])(/usr/(?!local/)[\w.+-]+(?:/[\w.+-]+)*)")
 

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The kind phase of ./run-tests: proves the kind provider on this machine, with no
+# registry. It takes the local cluster down (kind's node maps 127.0.0.1:80 and :30080,
+# which the local cluster holds), starts CI's own Docker daemon (k8s/kind/offline/
+# docker.sh), builds the offline node image (k8s/kind/offline/build.sh), runs
+# `firstapp up --provider kind --with-app` as a learner would, with that node image,
+# then the tests of tests/kind, the sample app's cluster tests and checkpoint 3's live
+# grading tests against it; then `firstapp down --provider kind` must leave no node
+# container and no cluster, and Docker is stopped. Arguments go to pytest (a
+# --junitxml=FILE.xml becomes FILE-kind.xml).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+. "$repo/k8s/kind/offline/docker.sh"
+export DOCKER_BUILDKIT=0 FIRSTAPP_KIND_PHASE=1
+
+args=()
+for arg in "$@"; do
+  case $arg in --junitxml=*.xml) args+=("${arg%.xml}-kind.xml") ;; *) args+=("$arg") ;; esac
+done
+
+finish() {
+  local status=$? leftover
+  firstapp down --provider kind || status=1
+  leftover=$(docker ps -a --filter "label=io.x-k8s.kind.cluster" --format '{{.Names}}')
+  if [ -n "$leftover" ] || kind get clusters 2>/dev/null | grep -qx firstapp; then
+    log "ERROR: firstapp down --provider kind left ${leftover:-the cluster} behind"; status=1
+  fi
+  docker_stop
+  exit $status
+}
+
+started=$SECONDS
+firstapp down --provider local
+docker_start
+trap finish EXIT
+node_image=$("$repo/k8s/kind/offline/build.sh")
+export FIRSTAPP_KIND_NODE_IMAGE=$node_image
+up_started=$SECONDS
+firstapp up --provider kind --with-app --no-lab
+log "kind phase: node image and cluster ready in $((SECONDS - started)) s (firstapp up: $((SECONDS - up_started)) s)"
+cd "$repo"
+# One live check is the local provider's only: kind maps node port 30080 to the host and
+# no other, so a db opened on a node port is not reachable from the host on kind (the
+# static db-service-type check still fails it; see the README's kind section).
+python -m pytest "${args[@]}" tests/kind tests/cluster/test_sample_app.py tests/cluster/test_live_grading.py \
+  --deselect tests/cluster/test_live_grading.py::test_db_exposed_outside_is_reachable_from_the_host_and_fails

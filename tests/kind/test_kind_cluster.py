@@ -1,0 +1,83 @@
+"""The kind provider for real: run by tests/kind/run.sh (the second phase of
+./run-tests) after `firstapp up --provider kind --with-app`, against a cluster made from
+the offline node image (k8s/kind/offline). What a learner on kind depends on: the
+node runs the course's Kubernetes, the app's images were loaded, the app answers at
+http://localhost:30080 through kind's port mapping, and checkpoint 3's reference gets
+full marks from the same command a learner runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from course.cluster import Cluster
+from course.model import IMAGES
+from firstapp.providers import kind
+from tests.conftest import REFERENCE_CHECKPOINT_3
+
+pytestmark = [pytest.mark.cluster, pytest.mark.kind]
+NODE = f"{kind.CLUSTER_NAME}-control-plane"
+FIRSTAPP = Path(sys.executable).with_name("firstapp")
+
+
+def node_command(*command: str) -> str:
+    return subprocess.run(["docker", "exec", NODE, *command], capture_output=True, text=True, check=True,
+                          timeout=60).stdout
+
+
+def test_the_current_context_is_the_kind_cluster(cluster: Cluster):
+    config = subprocess.run(["kubectl", "config", "current-context"], capture_output=True, text=True, check=True)
+    assert config.stdout.strip() == kind.KindProvider.context
+    (node,) = cluster.core.list_node().items
+    assert node.metadata.name == NODE
+    assert node.metadata.labels["ingress-ready"] == "true"
+    assert {c.type: c.status for c in node.status.conditions}["Ready"] == "True"
+
+
+def test_the_node_runs_the_offline_image_of_the_course_kubernetes(cluster: Cluster):
+    image = subprocess.run(["docker", "inspect", "--format", "{{.Config.Image}}", NODE], capture_output=True,
+                           text=True, check=True).stdout.strip()
+    assert image == os.environ[kind.NODE_IMAGE_VARIABLE]
+    versions = dict(line.split("=", 1) for line in (Path(__file__).parents[2] / "k8s/local/versions.env").read_text()
+                    .splitlines() if "=" in line and not line.startswith("#"))
+    (node,) = cluster.core.list_node().items
+    assert node.status.node_info.kubelet_version == versions["KUBERNETES_VERSION"]
+    assert node_command("cat", "/kind/version").strip() == versions["KUBERNETES_VERSION"]
+
+
+def test_the_app_images_were_loaded_into_the_node():
+    listed = node_command("crictl", "images")
+    for image in IMAGES:
+        repository, tag = image.split(":")
+        assert any(line.split()[:2] == [f"docker.io/{repository}", tag] for line in listed.splitlines()), listed
+
+
+def test_the_app_answers_on_localhost_30080_through_the_port_mapping():
+    with urllib.request.urlopen("http://localhost:30080/", timeout=10) as response:
+        page = response.read().decode()
+    assert "web &rarr; api &rarr; db: every hop answered" in page
+
+
+def test_checkpoint_3_reference_gets_full_marks(cluster: Cluster, namespace: str, tmp_path: Path):
+    """As a learner on kind would: apply the answer (taking node port 30080 over from
+    the sample app, as the lab does), then `firstapp grade checkpoint-3`."""
+    docs = [doc for doc in yaml.safe_load_all(REFERENCE_CHECKPOINT_3.read_text()) if doc]
+    cluster.release_node_port(30080, keep_namespace=namespace)
+    cluster.apply(docs, namespace)
+    cluster.wait_available(namespace, [f"{d['kind']}/{d['metadata']['name']}" for d in docs
+                                       if d["kind"] in ("Deployment", "StatefulSet")], timeout=180)
+    submission = tmp_path / "checkpoint-3.yaml"
+    submission.write_text(yaml.safe_dump_all(docs))
+    run = subprocess.run([str(FIRSTAPP), "grade", "checkpoint-3", "--namespace", namespace, "--manifests",
+                          str(submission), "--format", "json"], capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    report = json.loads(run.stdout)
+    assert report["score"] == report["max_score"] == 20, [c for c in report["checks"] if not c["passed"]]
+    assert all(route["observed"] == route["expected"] for route in report["routes"])
