@@ -1,7 +1,9 @@
 """Class mode on the real cluster, as an instructor runs it: `firstapp class create`
 from a roster, three learners working with their own kubeconfigs (a right answer, a
 wrong one, none), `collect`, `grade`, and isolation enforced by the cluster itself
-(RBAC and the ValidatingAdmissionPolicy), proved with the learners' own credentials.
+(RBAC and the ValidatingAdmissionPolicy), proved with the learners' own credentials;
+and two learners' checkpoint 4 published side by side through the one ingress
+controller, each under their own host.
 
 The class is made once for the module (its namespaces are `<learner>-<workspace>`,
 learner ids unique to this run) and removed with `firstapp class delete`."""
@@ -14,6 +16,7 @@ import os
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,8 +24,9 @@ import yaml
 
 from course.cluster import Cluster
 from course.errors import Forbidden, Invalid, NotFound
-from course.place import class_namespace, locate
+from course.place import INGRESS_ADDRESS, class_namespace, ingress_host, locate
 from course.probe import PROBE_LABEL
+from tests.checkpoint4 import hosted, reference
 from tests.conftest import REFERENCE_CHECKPOINT_3
 
 pytestmark = [pytest.mark.cluster, pytest.mark.classroom]
@@ -240,6 +244,64 @@ def test_a_learners_lab_notebook_works_in_their_place_with_their_account(klass, 
     assert result is not None, repr(attempt)
     assert result.namespace == lab.namespace and all(c.passed for c in result.checks), repr(attempt)
     assert any(r.target.endswith(f":{port}/whoami") and r.source == "host" and r.matches for r in result.routes)
+
+
+def test_two_learners_publish_checkpoint_4_at_once_each_under_their_own_host(klass, tmp_path, capsys, monkeypatch):
+    """The controller routes a host to one namespace only (the oldest Ingress claiming
+    it), so each learner's Ingress claims <learner>.firstapp.localhost: two learners'
+    checkpoint 4, applied with their own accounts, are routed side by side. Each grades
+    their own with their kubeconfig, both at once, and the instructor collects and grades
+    the class: published-live passes for both, each answered by a web pod of their own."""
+    from firstapp.lab import Lab
+
+    monkeypatch.delenv("FIRSTAPP_LAB_ANSWERS", raising=False)
+    folder, _ = klass
+    learners = (RIGHT, NONE)
+    spaces = {learner: class_namespace(learner, "checkpoint-4") for learner in learners}
+    hosts = {learner: f"{learner}.firstapp.localhost" for learner in learners}
+    admin = Cluster.connect()
+    try:
+        for learner in learners:
+            account = as_learner(folder, learner)
+            lab = Lab("checkpoint-4", account, file=tmp_path / f"{learner}.yaml")
+            assert lab.namespace == spaces[learner] and lab.host == ingress_host(learner) == hosts[learner]
+            assert f"your Ingress's host is {hosts[learner]}" in capsys.readouterr().out
+            account.apply(hosted(reference(), hosts[learner]), spaces[learner])
+        for learner in learners:
+            admin.wait_available(spaces[learner], ["Deployment/web", "Deployment/api", "StatefulSet/db"], timeout=180)
+
+        def own_grade(learner: str) -> subprocess.CompletedProcess:
+            return firstapp("grade", "checkpoint-4", "--format", "json",
+                            kubeconfig=folder / "kubeconfigs" / f"{learner}.kubeconfig")
+
+        with ThreadPoolExecutor(max_workers=2) as pool:  # both at once, each with their own account
+            runs = dict(zip(learners, pool.map(own_grade, learners)))
+        for learner, run in runs.items():
+            assert run.returncode == 0, run.stderr + run.stdout
+            report = json.loads(run.stdout)
+            assert report["namespace"] == spaces[learner] and report["score"] == report["max_score"], \
+                [c for c in report["checks"] if not c["passed"]]
+            checks = {c["id"]: c for c in report["checks"]}
+            assert checks["published-live"]["passed"] and checks["published-live"]["max_score"] == 1
+            assert hosts[learner] in checks["published-live"]["title"] and hosts[learner] in checks["web-published"]["title"]
+            through = [r for r in report["routes"] if r["from"].startswith("host, through")]
+            assert [(r["to"], r["observed"]) for r in through] == [
+                (f"http://{hosts[learner]}/ (port 80 of {INGRESS_ADDRESS})", "allowed")]
+            web_pods = {p.metadata.name for p in admin.core.list_namespaced_pod(spaces[learner], label_selector="app=web").items}
+            assert any(f"pod {name} answered" == through[0]["detail"] for name in web_pods), (through, web_pods)
+
+        collected = firstapp("class", "--class-dir", str(folder), "collect", "checkpoint-4")
+        assert collected.returncode == 0, collected.stderr
+        graded = firstapp("class", "--class-dir", str(folder), "grade", "checkpoint-4")
+        assert graded.returncode == 0, graded.stderr
+        rows = {row["learner"]: row for row in csv.DictReader((folder / "gradebook" / "checkpoint-4" / "class.csv").open())}
+        for learner in learners:
+            assert rows[learner]["score"] == rows[learner]["max_score"], rows[learner]
+            assert rows[learner]["published-live"] == "1" and rows[learner]["web-published"] == "1"
+        assert rows[WRONG]["web-published"] == rows[WRONG]["published-live"] == "0"  # nothing applied: nothing published
+    finally:  # Ingresses first: a terminating namespace keeps its Ingress, and the claim on its host, a while
+        for space in spaces.values():
+            admin.networking.delete_collection_namespaced_ingress(space)
 
 
 def _node_address() -> str:
