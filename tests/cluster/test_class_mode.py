@@ -299,6 +299,7 @@ def test_two_learners_publish_checkpoint_4_at_once_each_under_their_own_host(kla
             assert rows[learner]["score"] == rows[learner]["max_score"], rows[learner]
             assert rows[learner]["published-live"] == "1" and rows[learner]["web-published"] == "1"
         assert rows[WRONG]["web-published"] == rows[WRONG]["published-live"] == "0"  # nothing applied: nothing published
+        assert rows[WRONG]["connectivity-live"] == rows[WRONG]["score"] == "0"  # nothing runs: nothing was probed
     finally:  # Ingresses first: a terminating namespace keeps its Ingress, and the claim on its host, a while
         for space in spaces.values():
             admin.networking.delete_collection_namespaced_ingress(space)
