@@ -11,7 +11,7 @@ offline=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$offline/../../local/lib.sh"
 DOCKER_RUN="$RUN/docker"
 export DOCKER_HOST="unix://$DOCKER_RUN/docker.sock"
-DOCKER_DATA="$FIRSTAPP_CACHE/docker"
+DOCKER_DATA=${FIRSTAPP_DOCKER_DATA:-$FIRSTAPP_CACHE/docker}  # another (empty) one: benchmarks/kind.sh --cold
 
 docker_start() {
   if docker info >/dev/null 2>&1; then return; fi
