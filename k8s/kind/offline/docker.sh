@@ -11,14 +11,14 @@ offline=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$offline/../../local/lib.sh"
 DOCKER_RUN="$RUN/docker"
 export DOCKER_HOST="unix://$DOCKER_RUN/docker.sock"
-DOCKER_DATA=${FIRSTAPP_DOCKER_DATA:-$FIRSTAPP_CACHE/docker}  # another (empty) one: benchmarks/kind.sh --cold
 
 docker_start() {
   if docker info >/dev/null 2>&1; then return; fi
+  local data=${FIRSTAPP_DOCKER_DATA:-$FIRSTAPP_CACHE/docker}  # another (empty) one: benchmarks/kind.sh --cold
   [ -x /usr/sbin/dockerd ] || die "dockerd is not installed (Debian package docker.io; scripts/test-deps.sh installs it)"
-  mkdir -p "$DOCKER_RUN" "$DOCKER_DATA" "$FIRSTAPP_STATE/logs"
-  log "starting Docker (CI's own daemon, $DOCKER_HOST, data in $DOCKER_DATA)"
-  setsid /usr/sbin/dockerd --host "$DOCKER_HOST" --data-root "$DOCKER_DATA" --exec-root "$DOCKER_RUN/exec" \
+  mkdir -p "$DOCKER_RUN" "$data" "$FIRSTAPP_STATE/logs"
+  log "starting Docker (CI's own daemon, $DOCKER_HOST, data in $data)"
+  setsid /usr/sbin/dockerd --host "$DOCKER_HOST" --data-root "$data" --exec-root "$DOCKER_RUN/exec" \
     --pidfile "$DOCKER_RUN/dockerd.pid" --bridge none --iptables=false --ip-masq=false \
     --add-runtime "ci=$offline/runc-without-sys-resource" --default-runtime ci \
     >"$FIRSTAPP_STATE/logs/dockerd.log" 2>&1 </dev/null &
