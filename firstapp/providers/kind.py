@@ -80,6 +80,9 @@ def _output(command: list[str]) -> str:
         done = subprocess.run(command, capture_output=True, text=True, timeout=30)
     except FileNotFoundError as error:
         raise ProviderUnavailable(f"{command[0]} is not installed; see {INSTALL[command[0]]}") from error
+    except subprocess.TimeoutExpired as error:
+        raise ProviderUnavailable(f"`{' '.join(command)}` did not answer within 30 s\n"
+                                  "    fix: check that Docker runs and answers (`docker info`)") from error
     if done.returncode:
         raise ProviderUnavailable(f"`{' '.join(command)}` failed: {(done.stderr or done.stdout).strip()}\n"
                                   "    fix: start Docker (Docker Desktop, or `sudo systemctl start docker`)")

@@ -1,8 +1,11 @@
-"""The kind path: the generated cluster config has every port mapping DESIGN.md asks
-for (kind cannot add them later), and images are built and loaded under fixed tags."""
+"""The kind path's pure parts: the cluster config maps every port the course uses (kind
+cannot add them later) and pins the node image, images are built for one platform and
+loaded as one archive under fixed tags, and old or missing tools are named with the fix.
+The kind path itself runs in tests/kind/ (the kind phase of ./run-tests)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ import yaml
 from course.model import IMAGES
 from course.paths import course_home
 from firstapp.providers import kind
+from firstapp.providers.base import ProviderUnavailable
 
 
 def test_cluster_config_maps_every_course_port_on_loopback():
@@ -72,3 +76,18 @@ def test_a_port_that_answers_is_taken_and_a_closed_one_is_not():
         port = server.getsockname()[1]
         assert kind.taken(port)
     assert not kind.taken(port)
+
+
+def test_a_tool_that_is_missing_or_hangs_is_named_with_the_fix(monkeypatch):
+    def missing(command, **_):
+        raise FileNotFoundError(command[0])
+
+    def hangs(command, **_):
+        raise subprocess.TimeoutExpired(command, 30)
+
+    monkeypatch.setattr(kind.subprocess, "run", missing)
+    with pytest.raises(ProviderUnavailable, match="kind is not installed; see https://kind.sigs.k8s.io"):
+        kind.KindProvider().check_tools()
+    monkeypatch.setattr(kind.subprocess, "run", hangs)
+    with pytest.raises(ProviderUnavailable, match="did not answer within 30 s"):
+        kind.KindProvider().status()
