@@ -15,12 +15,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
 
 from course.cluster import Cluster
 from course.model import IMAGES
 from firstapp.providers import kind
-from tests.conftest import REFERENCE_CHECKPOINT_3
+from tests.cluster.test_live_grading import deploy, reference
 
 pytestmark = [pytest.mark.cluster, pytest.mark.kind]
 NODE = f"{kind.CLUSTER_NAME}-control-plane"
@@ -68,13 +67,7 @@ def test_the_app_answers_on_localhost_30080_through_the_port_mapping():
 def test_checkpoint_3_reference_gets_full_marks(cluster: Cluster, namespace: str, tmp_path: Path):
     """As a learner on kind would: apply the answer (taking node port 30080 over from
     the sample app, as the lab does), then `firstapp grade checkpoint-3`."""
-    docs = [doc for doc in yaml.safe_load_all(REFERENCE_CHECKPOINT_3.read_text()) if doc]
-    cluster.release_node_port(30080, keep_namespace=namespace)
-    cluster.apply(docs, namespace)
-    cluster.wait_available(namespace, [f"{d['kind']}/{d['metadata']['name']}" for d in docs
-                                       if d["kind"] in ("Deployment", "StatefulSet")], timeout=180)
-    submission = tmp_path / "checkpoint-3.yaml"
-    submission.write_text(yaml.safe_dump_all(docs))
+    submission = deploy(cluster, namespace, reference(), tmp_path=tmp_path)
     run = subprocess.run([str(FIRSTAPP), "grade", "checkpoint-3", "--namespace", namespace, "--manifests",
                           str(submission), "--format", "json"], capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]

@@ -86,7 +86,7 @@ def test_a_tool_that_is_missing_or_hangs_is_named_with_the_fix(monkeypatch):
         raise subprocess.TimeoutExpired(command, 30)
 
     monkeypatch.setattr(kind.subprocess, "run", missing)
-    with pytest.raises(ProviderUnavailable, match="kind is not installed; see https://kind.sigs.k8s.io"):
+    with pytest.raises(ProviderUnavailable, match=r"kind is not installed; see https://kind\.sigs\.k8s\.io"):
         kind.KindProvider().check_tools()
     monkeypatch.setattr(kind.subprocess, "run", hangs)
     with pytest.raises(ProviderUnavailable, match="did not answer within 30 s"):
