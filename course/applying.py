@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from course.cluster import FIELD_MANAGER
 from course.errors import ApiError, ClusterUnavailable, Invalid, NotFound, UnusableInput
-from course.kube import ResourceNotFoundError
 
 if TYPE_CHECKING:
     from course.cluster import Cluster
@@ -41,22 +40,12 @@ def ref_of(body: dict[str, Any]) -> str:
     return f"{body['kind']}/{body['metadata']['name']}"
 
 
-def resource(cluster: Cluster, api_version: str, kind: str) -> Any:
-    """The API's resource for a kind; `UnusableInput` naming it if the cluster has none."""
-    try:
-        with cluster.errors(f"look up kind {kind} in apiVersion {api_version}"):
-            return cluster._dynamic.resources.get(api_version=api_version, kind=kind)
-    except ResourceNotFoundError as error:
-        raise UnusableInput(f"the cluster has no kind {kind!r} in apiVersion {api_version!r}; check both "
-                            "spellings (`kubectl api-resources` lists the kinds)") from error
-
-
 def dry_run_each(cluster: Cluster, objects: Iterable[dict[str, Any]], namespace: str) -> dict[str, ApiError | None]:
     """A server-side apply dry run of every object: `Kind/name` -> the server's refusal,
     or None where it would be accepted. Changes nothing."""
     refused: dict[str, ApiError | None] = {}
     for body in objects:
-        api = resource(cluster, body["apiVersion"], body["kind"])
+        api = cluster.resource(body["apiVersion"], body["kind"])
         try:
             with cluster.errors(f"apply {ref_of(body)}"):
                 api.server_side_apply(body=body, name=body["metadata"]["name"], namespace=namespace,
@@ -77,7 +66,7 @@ def dry_run_create(cluster: Cluster, body: dict[str, Any], namespace: str) -> No
         spec["ports"] = [{k: v for k, v in p.items() if k != "nodePort"} if isinstance(p, dict) else p
                          for p in spec.get("ports") or []]
         probe["spec"] = spec
-    api = resource(cluster, body["apiVersion"], body["kind"])
+    api = cluster.resource(body["apiVersion"], body["kind"])
     with cluster.errors(f"create {ref_of(body)}"):
         api.create(body=probe, namespace=namespace, dry_run="All", field_manager=FIELD_MANAGER)
 
@@ -92,7 +81,7 @@ def delete(cluster: Cluster, api_version: str, kind: str, name: str, namespace: 
 
 
 def _delete(cluster: Cluster, api_version: str, kind: str, name: str, namespace: str) -> bool:
-    api = resource(cluster, api_version, kind)
+    api = cluster.resource(api_version, kind)
     try:
         with cluster.errors(f"delete {kind}/{name} in namespace {namespace}"):
             api.delete(name=name, namespace=namespace, grace_period_seconds=1 if kind == "Pod" else None,
@@ -110,7 +99,7 @@ def wait_gone(cluster: Cluster, objects: list[tuple[str, str, str]], namespace: 
         api_version, kind, name = pending[0]
         try:
             with cluster.errors(f"read {kind}/{name} in namespace {namespace}"):
-                resource(cluster, api_version, kind).get(name=name, namespace=namespace)
+                cluster.resource(api_version, kind).get(name=name, namespace=namespace)
         except NotFound:
             pending.pop(0)
             continue
@@ -127,7 +116,7 @@ def labelled(cluster: Cluster, namespace: str, selector: str,
     found = []
     for api_version, kind in dict.fromkeys(kinds):
         try:
-            api = resource(cluster, api_version, kind)
+            api = cluster.resource(api_version, kind)
             with cluster.errors(f"list {kind} with label {selector} in namespace {namespace}"):
                 items = api.get(namespace=namespace, label_selector=selector).items
         except ClusterUnavailable:

@@ -20,8 +20,8 @@ from typing import Any
 import urllib3
 from websocket import WebSocketException
 
-from course.errors import ClusterUnavailable, Conflict, NotFound, api_error
-from course.kube import ApiException, client, config, dynamic, stream
+from course.errors import ClusterUnavailable, Conflict, NotFound, UnusableInput, api_error
+from course.kube import ApiException, ResourceNotFoundError, client, config, dynamic, stream
 from course.place import WORKSPACES, class_namespace, learner_of
 
 FIELD_MANAGER = "firstapp"
@@ -111,6 +111,17 @@ class Cluster:
     def _dynamic(self) -> dynamic.DynamicClient:
         return dynamic.DynamicClient(self.api)
 
+    def resource(self, api_version: str, kind: str) -> Any:
+        """The API's resource for a kind; `UnusableInput` naming it if the cluster has none
+        (a misspelt kind, or one whose CRDs are not installed)."""
+        try:
+            with self.errors(f"look up kind {kind} in apiVersion {api_version}"):
+                return self._dynamic.resources.get(api_version=api_version, kind=kind)
+        except ResourceNotFoundError as error:
+            raise UnusableInput(f"the cluster has no kind {kind!r} in apiVersion {api_version!r}; check both "
+                                "spellings (`kubectl api-resources` lists the kinds, and a kind from a CRD needs "
+                                "its CRD installed)") from error
+
     def whoami(self) -> str:
         """The user name the API server knows this client by (a SelfSubjectReview, which
         every authenticated user may create)."""
@@ -190,8 +201,8 @@ class Cluster:
             for body in objects:
                 ref = f"{body['kind']}/{body['metadata']['name']}"
                 into = namespace if namespace is not None else body["metadata"].get("namespace")
+                resource = self.resource(body["apiVersion"], body["kind"])
                 with self.errors(f"apply {ref}"):
-                    resource = self._dynamic.resources.get(api_version=body["apiVersion"], kind=body["kind"])
                     resource.server_side_apply(body=body, name=body["metadata"]["name"], namespace=into,
                                                field_manager=FIELD_MANAGER, force_conflicts=True, dry_run=dry_run)
         return [f"{b['kind']}/{b['metadata']['name']}" for b in objects]
@@ -204,20 +215,32 @@ class Cluster:
         return output
 
     def wait_available(self, namespace: str, workloads: Iterable[str], timeout: float = 180.0) -> None:
-        """Waits until every `Deployment/x` or `StatefulSet/x` has all its replicas ready."""
+        """Waits until every `Deployment/x`, `StatefulSet/x` or `DaemonSet/x` has all its
+        pods ready (a DaemonSet: one on each node it selects)."""
         deadline = time.monotonic() + timeout
         pending = list(workloads)
         while pending:
             kind, name = pending[0].split("/", 1)
-            read = self.apps.read_namespaced_deployment if kind == "Deployment" else self.apps.read_namespaced_stateful_set
-            with self.errors(f"read {kind}/{name}"):
-                workload = read(name, namespace)
-            status, wanted = workload.status, workload.spec.replicas
-            if (status.ready_replicas or 0) >= (wanted or 0) and (status.updated_replicas or 0) >= (wanted or 0):
+            ready, wanted = self.ready_pods(kind, name, namespace)
+            if wanted is not None and ready >= wanted:
                 pending.pop(0)
                 continue
             if time.monotonic() > deadline:
                 raise ClusterUnavailable(
-                    f"{kind}/{name} in namespace {namespace}: {status.ready_replicas or 0} of {wanted} replicas "
+                    f"{kind}/{name} in namespace {namespace}: {ready} of {wanted} pods "
                     f"ready after {timeout:.0f} s; see `kubectl -n {namespace} describe pods`")
             time.sleep(0.5)
+
+    def ready_pods(self, kind: str, name: str, namespace: str) -> tuple[int, int | None]:
+        """(ready and up-to-date pods, pods wanted; None while a DaemonSet has not yet
+        counted its nodes) of one workload."""
+        read = {"Deployment": self.apps.read_namespaced_deployment, "StatefulSet": self.apps.read_namespaced_stateful_set,
+                "DaemonSet": self.apps.read_namespaced_daemon_set}[kind]
+        with self.errors(f"read {kind}/{name}"):
+            workload = read(name, namespace)
+        status = workload.status
+        if kind == "DaemonSet":
+            counted = status.observed_generation is not None and status.desired_number_scheduled
+            return (min(status.number_ready or 0, status.updated_number_scheduled or 0),
+                    status.desired_number_scheduled if counted else None)
+        return min(status.ready_replicas or 0, status.updated_replicas or 0), workload.spec.replicas or 0
