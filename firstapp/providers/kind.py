@@ -2,7 +2,9 @@
 k8s/kind/cluster.yaml (which pins the node image), with the course's images built for
 the Docker host's own platform, saved to one archive and loaded with `kind load
 image-archive`, which works whether Docker keeps images in its classic store or in the
-containerd image store."""
+containerd image store. `up` also installs the ingress controller (k8s/kind/ingress.yaml)
+and the Gateway API's CRDs; NetworkPolicies are enforced by the node image's own CNI
+(kindnet, since kind v0.24)."""
 
 from __future__ import annotations
 
@@ -12,13 +14,23 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from course.model import TIERS
-from course.paths import course_home
+from course.paths import cache_dir, course_home
+from firstapp.providers import gateway_api
 from firstapp.providers.base import ProviderUnavailable, run_streamed, step
+
+if TYPE_CHECKING:
+    from course.cluster import Cluster
 
 CLUSTER_NAME = "firstapp"
 CONFIG = Path("k8s") / "kind" / "cluster.yaml"  # relative to the course folder
+INGRESS = Path("k8s") / "kind" / "ingress.yaml"
+INGRESS_CONTROLLER = "DaemonSet/haproxy-ingress"  # in kube-system, on the node labelled ingress-ready
+# the DaemonSets that enforce NetworkPolicies: kindnet in kind's own node images, kube-router
+# in the offline node image CI builds (kindnet's enforcer cannot run on the CI machine)
+POLICY_ENFORCERS = ("kindnet", "kube-router")
 NODE_IMAGE_VARIABLE = "FIRSTAPP_KIND_NODE_IMAGE"  # a node image of the same Kubernetes, for CI
 MIN_KIND = (0, 30, 0)  # the first kind whose node images run Kubernetes 1.34
 MIN_DOCKER = (20, 10, 0)
@@ -110,6 +122,7 @@ class KindProvider:
         if self._exists():
             with step(f"cluster (kind): reuse {CLUSTER_NAME}, make {self.context} current"):
                 run_streamed(["kind", "export", "kubeconfig", "--name", CLUSTER_NAME])
+            self._install_addons()
             return
         busy = [port for port in HOST_PORTS if taken(port)]
         if busy:
@@ -122,6 +135,24 @@ class KindProvider:
                                                                               if node_image else ""),
                   fix="check that Docker runs (`docker info`); rootless Docker cannot bind ports 80 and 443"):
             run_streamed(create_command(course_home(), node_image))
+        self._install_addons()
+
+    def _install_addons(self) -> None:
+        """Applies (again: applying is idempotent) the Gateway API's CRDs and
+        k8s/kind/ingress.yaml, and waits for the controller to serve the node's ports 80
+        and 443."""
+        import yaml
+
+        from course.cluster import Cluster
+
+        cluster = Cluster.connect(self.context)
+        version, _ = gateway_api.pinned(course_home())
+        with step(f"Gateway API: its standard CRDs {version} (GatewayClass, Gateway, HTTPRoute, ...)"):
+            cluster.apply(gateway_api.crds(course_home(), cache_dir()), None)
+        objects = [doc for doc in yaml.safe_load_all((course_home() / INGRESS).read_text()) if doc]
+        with step(f"ingress: HAProxy Ingress from {INGRESS} on the ingress-ready node (127.0.0.1:80)"):
+            cluster.apply(objects, None)
+            cluster.wait_available("kube-system", [INGRESS_CONTROLLER], timeout=180)
 
     def load_images(self) -> None:
         platform = "linux/" + _output(["docker", "version", "--format", "{{.Server.Arch}}"]).strip()
@@ -138,4 +169,44 @@ class KindProvider:
             run_streamed(["kind", "delete", "cluster", "--name", CLUSTER_NAME])
 
     def status(self) -> list[tuple[str, str]]:
-        return [("kind cluster " + CLUSTER_NAME, "running" if self._exists() else "absent")]
+        if not self._exists():
+            return [("kind cluster " + CLUSTER_NAME, "absent")]
+        from course.cluster import Cluster
+        from course.errors import UnusableInput
+
+        rows = [("kind cluster " + CLUSTER_NAME, "running")]
+        try:
+            cluster = Cluster.connect(self.context)
+            rows.append(("ingress controller", _daemon_set_state(cluster, INGRESS_CONTROLLER.split("/")[1])))
+            enforcers = [(name, _daemon_set_state(cluster, name)) for name in POLICY_ENFORCERS]
+            found = [f"{name}: {state}" for name, state in enforcers if state != "absent"]
+            rows.append(("NetworkPolicy enforcer", "; ".join(found) or "none (policies are not enforced)"))
+            rows.append(("Gateway API CRDs", _gateway_api_state(cluster)))
+        except UnusableInput as error:
+            rows.append(("cluster API", f"not answering ({error})"))
+        return rows
+
+
+def _daemon_set_state(cluster: Cluster, name: str) -> str:
+    """"N of M pods ready" of DaemonSet kube-system/`name`, or "absent"."""
+    from course.errors import NotFound
+
+    try:
+        ready, wanted = cluster.ready_pods("DaemonSet", name, "kube-system")
+    except NotFound:
+        return "absent"
+    return f"{ready} of {wanted or 0} pods ready"
+
+
+def _gateway_api_state(cluster: Cluster) -> str:
+    """The Gateway API release of the cluster's HTTPRoute CRD, or "missing"."""
+    from course.errors import NotFound
+
+    crds = cluster.resource("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+    try:
+        with cluster.errors("read CRD httproutes.gateway.networking.k8s.io"):
+            crd = crds.get(name="httproutes.gateway.networking.k8s.io")
+    except NotFound:
+        return "missing (run `firstapp up`)"
+    version = (crd.metadata.annotations or {}).get("gateway.networking.k8s.io/bundle-version", "unknown version")
+    return f"installed ({version}; checked statically, no controller here serves them)"
