@@ -5,7 +5,9 @@
 #   - kind's base image, from a minimal Debian and Debian's packages, with kind's own
 #     base files (from its module);
 #   - the images the node runs (control plane, etcd, CoreDNS, pause, kube-proxy) from
-#     the local provider's Go-built binaries, tagged as kubeadm asks for them;
+#     the local provider's Go-built binaries, tagged as kubeadm asks for them, and
+#     kube-router (the NetworkPolicy enforcer) and a stand-in for the ingress
+#     controller's published image (k8s/kind/ingress.yaml names it);
 #   - the node image: kind's base, kubeadm/kubelet/kubectl, /kind/version, the default
 #     CNI and storage manifests, and those images imported into its containerd;
 #   - stand-ins for python:3.11-slim and redis:7.0, which apps/*/Dockerfile start FROM.
@@ -69,7 +71,7 @@ kubeadm_image() { # kubeadm_image NAME: the image kubeadm runs for NAME (kube-ap
 node_images() { # builds the images the node runs; their tags go to `tags`
   local dir
   dir=$(mktemp -d)
-  cp -L "$BIN/kube-proxy" "$dir/"
+  cp -L "$BIN/kube-proxy" "$BIN/kube-router" "$dir/"
   docker_build "$TOOLS_IMAGE" "$offline/tools.Dockerfile" "$dir" && tags+=("$TOOLS_IMAGE")
   docker tag "$TOOLS_IMAGE" "$(kubeadm_image kube-proxy)" && tags+=("$(kubeadm_image kube-proxy)")
   rm -rf "$dir"
@@ -79,6 +81,16 @@ node_images() { # builds the images the node runs; their tags go to `tags`
   done
   static_image "$(kubeadm_image coredns)" "$BIN/coredns" /usr/local/bin/coredns && tags+=("$(kubeadm_image coredns)")
   static_image "$(kubeadm_image pause)" "$BIN/pause" /usr/local/bin/pause && tags+=("$(kubeadm_image pause)")
+  ingress_controller && tags+=("$INGRESS_IMAGE")
+}
+
+ingress_controller() { # the stand-in for the image k8s/kind/ingress.yaml runs
+  local dir
+  dir=$(mktemp -d)
+  cp -RL "$BIN/haproxy-ingress-rootfs" "$dir/rootfs" && rm -f "$dir/rootfs/Dockerfile" "$dir/rootfs/.complete"
+  cp -L "$BIN/haproxy-ingress" "$dir/"
+  docker_build "$INGRESS_IMAGE" "$offline/haproxy-ingress.Dockerfile" "$dir"
+  rm -rf "$dir"
 }
 
 kind_base() {
@@ -125,9 +137,12 @@ stand_ins() {
 }
 
 timed "binaries (kind $KIND_VERSION, crictl $CRI_TOOLS_VERSION, kubeadm $KUBERNETES_VERSION)" build_binaries >&2
+INGRESS_IMAGE=$(sed -n 's/^ *image: *//p' "$offline/../ingress.yaml")
 key=$( (cat "$offline"/*.Dockerfile "$offline"/*.yaml "$offline/build.sh" "$local_dir/versions.env"
+        echo "$INGRESS_IMAGE"
         cd "$BIN" && cat kind kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler \
-          kube-proxy etcd coredns pause crictl) | sha256sum | cut -c1-12)
+          kube-proxy kube-router haproxy-ingress etcd coredns pause crictl
+        find -L haproxy-ingress-rootfs -type f | sort | xargs cat) | sha256sum | cut -c1-12)
 NODE_IMAGE="firstapp.local/kind-node:$KUBERNETES_VERSION-$key"
 TOOLS_IMAGE="firstapp.local/kind-tools:$KUBERNETES_VERSION-$key"
 timed "Debian $DEBIAN_SUITE (minbase)" debian_minbase
