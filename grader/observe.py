@@ -16,7 +16,7 @@ from course.cluster import Cluster, pod_is_ready
 from course.errors import ClusterUnavailable, Forbidden, NotFound
 from course.place import INGRESS_ADDRESS, NODE_ADDRESS_ANNOTATION, NODE_PORT_ANNOTATION, namespace_host
 from course.probe import PROBE_LABEL, ProbePod
-from course.traffic import ProbeResult, from_host, run_batch
+from course.traffic import ProbeResult, ProbeSpec, from_host, run_batch
 from grader import connectivity, policy_rules, routing
 from grader.live import ENDPOINTSLICE_CONTROLLER, MANAGED_BY, Endpoint, LiveState, Pod
 from grader.loading import Manifest, Source
@@ -174,6 +174,9 @@ def _from_host(probes: list[routing.Probe], live: LiveState, timeout: float) -> 
     return results
 
 
+POLICY_SETTLE = 5.0  # seconds an enforcer may take to apply the policies to a pod it has just seen
+
+
 def probe_connectivity(cluster: Cluster, live: LiveState, submission: Submission) -> None:
     """Checkpoint 4's truth table with real packets, into `live.connectivity`: each
     source's probes run inside one of its own pods (exec), the probe pod's from a pod
@@ -182,19 +185,38 @@ def probe_connectivity(cluster: Cluster, live: LiveState, submission: Submission
     verdicts = policy_rules.matrix(submission, live.namespace)
     for source in connectivity.SOURCE_ORDER:
         sent = connectivity.targets(source, pods, live.namespace)
-        specs = [spec for _, _, spec in sent]
+        predicted = [verdicts[(source, destination)].allowed for destination, _, _ in sent]
         sender = connectivity.sender(source, pods)
         results: list[ProbeResult | None]
         if sender is not None:
             def run(command: list[str], pod: str = sender) -> str:
                 return cluster.exec(live.namespace, pod, command, timeout=connectivity.PROBE_TIMEOUT * 2 + 10)
-            results = [*run_batch(run, specs, connectivity.PROBE_TIMEOUT, attempts=1)]
+            results = [*_settled(lambda specs: run_batch(run, specs, connectivity.PROBE_TIMEOUT, attempts=1),
+                                 [spec for _, _, spec in sent], predicted)]
         elif source == "probe":
             with ProbePod(cluster, live.namespace, timeout=connectivity.PROBE_TIMEOUT, attempts=1) as probe:
-                results = [*probe.batch(specs)]
+                results = [*_settled(probe.batch, [spec for _, _, spec in sent], predicted)]
         else:
-            results = [None] * len(specs)
+            results = [None] * len(sent)
         live.connectivity += connectivity.cells(source, sent, results, verdicts)
+
+
+def _settled(send: Callable[[list[ProbeSpec]], list[ProbeResult]], specs: list[ProbeSpec],
+             predicted: list[bool]) -> list[ProbeResult]:
+    """The probes' results, where those that disagree with what the policies predict are
+    sent again for up to `POLICY_SETTLE` seconds: an enforcer that programs rules
+    (kube-router) filters a pod only once it has synced after seeing it, and the probe
+    pod is new. A disagreement that lasts is the enforcer's, and is reported."""
+    results = send(specs)
+    deadline = time.monotonic() + POLICY_SETTLE
+    while time.monotonic() < deadline:
+        disagreeing = [i for i, (result, allowed) in enumerate(zip(results, predicted)) if result.ok != allowed]
+        if not disagreeing:
+            break
+        time.sleep(0.5)
+        for index, result in zip(disagreeing, send([specs[i] for i in disagreeing])):
+            results[index] = result
+    return results
 
 
 def delete_a_web_pod(cluster: Cluster, live: LiveState, deployment: str = "web", timeout: float = 90.0) -> None:

@@ -37,3 +37,32 @@ def test_probed_cells_as_intended_pass_and_unprobed_ones_beside_them_do_not_coun
 def test_a_blocked_cell_that_should_be_allowed_is_named():
     (finding,) = connectivity.findings(LiveState("ns", connectivity=[cell(False)]))
     assert finding.expected == "allowed" and finding.found == "blocked"
+
+
+def test_a_cell_the_enforcer_has_not_yet_programmed_is_probed_again_until_it_agrees(monkeypatch):
+    """kube-router filters a new pod only after its next sync: the probe pod's first
+    packets may pass where the policies block them. Such cells are sent again; the
+    cells that already agree are not."""
+    from course.traffic import ProbeResult
+    from grader import observe
+
+    monkeypatch.setattr(observe, "POLICY_SETTLE", 3.0)
+    rounds: list[list[str]] = []
+
+    def send(specs):
+        rounds.append([target for _, target in specs])
+        return [ProbeResult(len(rounds) == 1 or target == "http://web") for _, target in specs]
+
+    results = observe._settled(send, [("http", "http://web"), ("http", "http://db")], predicted=[True, False])
+    assert [r.ok for r in results] == [True, False]
+    assert rounds == [["http://web", "http://db"], ["http://db"]]
+
+
+def test_a_lasting_disagreement_is_kept_after_the_settling_time(monkeypatch):
+    from course.traffic import ProbeResult
+    from grader import observe
+
+    monkeypatch.setattr(observe, "POLICY_SETTLE", 1.0)
+    results = observe._settled(lambda specs: [ProbeResult(True) for _ in specs], [("http", "http://db")],
+                               predicted=[False])
+    assert [r.ok for r in results] == [True]  # reported as the enforcer's disagreement
