@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -74,3 +75,36 @@ def test_checkpoint_3_reference_gets_full_marks(cluster: Cluster, namespace: str
     report = json.loads(run.stdout)
     assert report["score"] == report["max_score"] == 20, [c for c in report["checks"] if not c["passed"]]
     assert all(route["observed"] == route["expected"] for route in report["routes"])
+
+
+def test_status_names_the_ingress_controller_the_enforcer_and_the_gateway_crds():
+    """What `firstapp up` installed on kind, as a learner checks it: HAProxy Ingress on the
+    node, the policy enforcer the node image brings (kube-router in CI's offline image,
+    kindnet in kind's own), and the Gateway API CRDs at the pinned release."""
+    shown = subprocess.run([str(FIRSTAPP), "status", "--provider", "kind"], capture_output=True, text=True,
+                           timeout=60, check=True).stdout
+    rows = {line[:28].strip(): line[28:].strip() for line in shown.splitlines() if line.startswith("  ")}
+    assert rows["ingress controller"] == "1 of 1 pods ready"
+    assert rows["NetworkPolicy enforcer"] == "kube-router: 1 of 1 pods ready"
+    version, _ = kind.gateway_api.pinned(Path.cwd())
+    assert rows["Gateway API CRDs"].startswith(f"installed ({version};")
+
+
+def test_up_again_reuses_the_cluster_and_keeps_the_ingress_serving():
+    """A second `firstapp up` (a learner re-running lesson 1) re-applies what it
+    installed and leaves http://firstapp.localhost/ served by the same controller."""
+    pods_before = subprocess.run(["kubectl", "-n", "kube-system", "get", "pods", "-l", "app=haproxy-ingress", "-o",
+                                  "name"], capture_output=True, text=True, check=True).stdout
+    again = subprocess.run([str(FIRSTAPP), "up", "--provider", "kind", "--no-lab"], capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "reuse firstapp" in again.stderr
+    pods_after = subprocess.run(["kubectl", "-n", "kube-system", "get", "pods", "-l", "app=haproxy-ingress", "-o",
+                                 "name"], capture_output=True, text=True, check=True).stdout
+    assert pods_after == pods_before
+    try:
+        urllib.request.urlopen("http://127.0.0.1/", timeout=5)
+    except urllib.error.HTTPError as error:  # no Ingress names this host: the controller's own 404
+        assert error.code == 404
+    else:
+        raise AssertionError("expected the controller's 404 for a host no Ingress names")
