@@ -9,10 +9,11 @@ Pure naming and parsing here; `locate` asks the cluster who the caller is."""
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from course.errors import UnusableInput
 from course.labs import LABS
@@ -81,6 +82,24 @@ def ingress_host(learner: str | None) -> str:
     """`firstapp.localhost` for the solo learner, `<learner>.firstapp.localhost` for a
     learner of a class (a learner id is a DNS label, so the name is a valid host)."""
     return SOLO_HOST if learner is None else f"{learner}.{SOLO_HOST}"
+
+
+def placed_hosts(objects: list[dict[str, Any]], host: str) -> list[dict[str, Any]]:
+    """The objects with each Ingress rule for firstapp.localhost naming `host` instead (a
+    class learner's own; a copy when anything changes): lessons are written for the
+    solo learner."""
+    if host == SOLO_HOST or not any(rule.get("host") == SOLO_HOST for rule in _ingress_rules(objects)):
+        return objects
+    objects = copy.deepcopy(objects)
+    for rule in _ingress_rules(objects):
+        if rule.get("host") == SOLO_HOST:
+            rule["host"] = host
+    return objects
+
+
+def _ingress_rules(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [rule for o in objects if o.get("kind") == "Ingress" and isinstance(o.get("spec"), dict)
+            for rule in o["spec"].get("rules") or [] if isinstance(rule, dict)]
 
 
 def namespace_host(labels: Mapping[str, str] | None) -> str:

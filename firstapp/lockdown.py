@@ -70,12 +70,13 @@ class Answer:
     cookie: str  # the session cookie the controller set, if any
 
 
-def request(path: str, cookie: str = "", timeout: float = 5.0) -> Answer:
-    """GET `path` of http://firstapp.localhost/ through the controller, as a browser
-    sends it (any *.localhost is this machine to a browser; the Host header carries the name)."""
+def request(host: str, path: str, cookie: str = "", timeout: float = 5.0) -> Answer:
+    """GET `path` of http://`host`/ (firstapp.localhost, or a class learner's own) through
+    the controller, as a browser sends it (any *.localhost is this machine to a browser;
+    the Host header carries the name)."""
     connection = http.client.HTTPConnection(INGRESS_ADDRESS, 80, timeout=timeout)
     try:
-        connection.request("GET", path, headers={"Host": HOST, **({"Cookie": cookie} if cookie else {})})
+        connection.request("GET", path, headers={"Host": host, **({"Cookie": cookie} if cookie else {})})
         response = connection.getresponse()
         body = response.read(65536)
         set_cookie = (response.getheader("Set-Cookie") or "").split(";")[0]

@@ -29,7 +29,7 @@ from course.cluster import Cluster, pod_is_ready
 from course.errors import ApiError, ClusterUnavailable, Forbidden, Invalid, NotFound
 from course.model import APP_NAMESPACE, PROBE_IMAGE, TIERS, WEB_NODE_PORT
 from course.paths import course_home
-from course.place import WORKSPACES, Place, class_namespace, locate
+from course.place import SOLO_HOST, WORKSPACES, Place, class_namespace, locate, placed_hosts
 from course.probe import PROBE_LABEL, ProbePod
 
 BORROWED_ANNOTATION = "firstapp.course/borrowed-services"  # Services this lesson took a node port from
@@ -232,6 +232,7 @@ class Workspace:
         if show and not (isinstance(manifests, str) and source is None):
             show_yaml(objects, source or kinds)
         objects = self._place_node_ports(objects)
+        objects = self._place_hosts(objects)
         say("apply", "--server-side", "-n", self.namespace, "-f", source or "-")
         for ref in self.cluster.apply(objects, self.namespace):
             print(f"applied {ref}")
@@ -257,6 +258,13 @@ class Workspace:
             print(f"(node port {WEB_NODE_PORT} is yours as {self.place.node_port} in this class)")
         self.take_node_port(quiet=True)
         return objects
+
+    def _place_hosts(self, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """In a class, an Ingress for firstapp.localhost claims this learner's own host."""
+        placed = placed_hosts(objects, self.place.host)
+        if placed is not objects:
+            print(f"({SOLO_HOST} is yours as {self.place.host} in this class)")
+        return placed
 
     def wait(self, *workloads: str, timeout: float = 180.0) -> None:
         """Waits until each `Kind/name` has exactly its wanted replicas, all ready."""
@@ -514,21 +522,21 @@ class Workspace:
 
     def through_ingress(self, path: str = "/whoami", times: int = 6, keep_cookie: bool = False,
                         patience: float = 30.0) -> None:
-        """Sends `times` requests for http://firstapp.localhost`path` through the ingress
+        """Sends `times` requests for http://<this learner's host>`path` through the ingress
         controller, as a browser would (with `keep_cookie`, carrying the session cookie
         the first answer set), and says which pods answered. Waits up to `patience`
         seconds until every pod of the tier answers (the controller learns new pods a
         moment after they are ready)."""
         from firstapp import lockdown
 
-        url = f"http://{lockdown.HOST}{path}"
+        url = f"http://{self.place.host}{path}"
         print(f"$ curl {'--cookie-jar jar --cookie jar ' if keep_cookie else ''}{url}   # {times} times")
         deadline = time.monotonic() + patience
         while True:
             try:
-                first = lockdown.request(path)
+                first = lockdown.request(self.place.host, path)
                 cookie = first.cookie if keep_cookie else ""
-                answers = [first, *(lockdown.request(path, cookie) for _ in range(times - 1))]
+                answers = [first, *(lockdown.request(self.place.host, path, cookie) for _ in range(times - 1))]
             except OSError as error:
                 answers, cookie = [], ""
                 problem = f"no answer from the ingress controller on {lockdown.INGRESS_ADDRESS}:80 ({error})"

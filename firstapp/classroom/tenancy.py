@@ -7,9 +7,11 @@ ClusterRole `firstapp-learner-work` (the lab's work, in that namespace only), an
 ClusterRole/Binding that lets them read their own Namespace objects (to learn their
 node port) and nothing else cluster-wide.
 
-Once per class: that ClusterRole, and a ValidatingAdmissionPolicy refusing, in any
-learner namespace, a Service whose node port is not the learner's, a LoadBalancer, or
-externalIPs: node ports are cluster-wide, so the cluster itself keeps learners apart.
+Once per class: that ClusterRole, and two ValidatingAdmissionPolicies for every learner
+namespace: one refuses a Service whose node port is not the learner's, a LoadBalancer,
+or externalIPs; the other an Ingress for a host that is not the learner's own
+(`<id>.firstapp.localhost`), for every host, or with a default backend. Node ports and
+the ingress controller's hosts are cluster-wide, so the cluster itself keeps learners apart.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from course.place import (
     LEARNER_LABEL,
     NODE_ADDRESS_ANNOTATION,
     NODE_PORT_ANNOTATION,
+    SOLO_HOST,
     WORKSPACE_LABEL,
     WORKSPACES,
     account_name,
@@ -33,6 +36,7 @@ from course.place import (
 FIRST_CLASS_PORT = 30100  # learners' node ports count up from here; 30080 stays the solo learner's
 WORK_ROLE = "firstapp-learner-work"
 POLICY = "firstapp-learner-services"
+HOST_POLICY = "firstapp-learner-hosts"
 COURSE = {COURSE_LABEL: "firstapp"}
 PSA_BASELINE = {"pod-security.kubernetes.io/enforce": "baseline"}
 
@@ -109,7 +113,7 @@ def account(learner: str) -> list[dict[str, Any]]:
 
 def class_wide() -> list[dict[str, Any]]:
     """The instructor's namespace, the learners' shared work role, and the admission
-    policy that keeps each learner on their own node port."""
+    policies that keep each learner on their own node port and their own host."""
     annotations = f"namespaceObject.metadata.annotations[{NODE_PORT_ANNOTATION!r}]"
     has_port = (f"has(namespaceObject.metadata.annotations) && "
                 f"{NODE_PORT_ANNOTATION!r} in namespaceObject.metadata.annotations")
@@ -117,30 +121,58 @@ def class_wide() -> list[dict[str, Any]]:
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": CLASS_NAMESPACE, "labels": dict(COURSE)}},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
          "metadata": {"name": WORK_ROLE, "labels": dict(COURSE)}, "rules": WORK_RULES},
+        *_learner_policy(POLICY, "", "services", [
+            {"expression": "!has(object.spec.type) || object.spec.type != 'LoadBalancer'",
+             "message": "a learner's Service may not be of type LoadBalancer (the class shares one cluster)",
+             "reason": "Forbidden"},
+            {"expression": "!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0",
+             "message": "a learner's Service may not set externalIPs (the class shares one cluster)",
+             "reason": "Forbidden"},
+            {"expression": f"({has_port}) && (!has(object.spec.ports) || object.spec.ports.all(p, "
+                           f"!has(p.nodePort) || p.nodePort == 0 || string(p.nodePort) == {annotations}))",
+             "messageExpression": (f"'node ports are cluster-wide: in namespace ' + namespaceObject.metadata.name"
+                                   f" + ' use your own node port, ' + ({has_port} ? {annotations} : '(none)')"),
+             "reason": "Forbidden"},
+        ]),
+        *_learner_host_policy(),
+    ]
+
+
+def _learner_host_policy() -> list[dict[str, Any]]:
+    """An Ingress in a learner's namespace routes only the learner's own host: the
+    controller serves every namespace's Ingresses on one port 80, so a rule for another
+    learner's host, for every host (no `host`) or a default backend would take their
+    traffic."""
+    own = f"namespaceObject.metadata.labels[{LEARNER_LABEL!r}] + {'.' + SOLO_HOST!r}"
+    return _learner_policy(HOST_POLICY, "networking.k8s.io", "ingresses", [
+        {"expression": "!has(object.spec.defaultBackend)",
+         "messageExpression": f"'in a class an Ingress may not set spec.defaultBackend (it would answer for every "
+                              f"learner); name your host ' + {own} + ' in a rule'",
+         "reason": "Forbidden"},
+        {"expression": f"!has(object.spec.rules) || object.spec.rules.all(r, has(r.host) && r.host == {own})",
+         "messageExpression": f"'in a class each rule of an Ingress names your own host, ' + {own} + "
+                              "'; spec.rules[].host found: ' + object.spec.rules.map(r, "
+                              "has(r.host) ? r.host : '(none: every host)').join(', ')",
+         "reason": "Forbidden"},
+    ])
+
+
+def _learner_policy(name: str, group: str, resource: str, validations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A ValidatingAdmissionPolicy on creating or updating `resource`, and its binding to
+    every learner namespace (those carrying the learner label)."""
+    return [
         {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
-         "metadata": {"name": POLICY, "labels": dict(COURSE)},
+         "metadata": {"name": name, "labels": dict(COURSE)},
          "spec": {
              "failurePolicy": "Fail",
              "matchConstraints": {"resourceRules": [{
-                 "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
-                 "resources": ["services"]}]},
-             "validations": [
-                 {"expression": "!has(object.spec.type) || object.spec.type != 'LoadBalancer'",
-                  "message": "a learner's Service may not be of type LoadBalancer (the class shares one cluster)",
-                  "reason": "Forbidden"},
-                 {"expression": "!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0",
-                  "message": "a learner's Service may not set externalIPs (the class shares one cluster)",
-                  "reason": "Forbidden"},
-                 {"expression": f"({has_port}) && (!has(object.spec.ports) || object.spec.ports.all(p, "
-                                f"!has(p.nodePort) || p.nodePort == 0 || string(p.nodePort) == {annotations}))",
-                  "messageExpression": (f"'node ports are cluster-wide: in namespace ' + namespaceObject.metadata.name"
-                                        f" + ' use your own node port, ' + ({has_port} ? {annotations} : '(none)')"),
-                  "reason": "Forbidden"},
-             ],
+                 "apiGroups": [group], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                 "resources": [resource]}]},
+             "validations": validations,
          }},
         {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
-         "metadata": {"name": POLICY, "labels": dict(COURSE)},
-         "spec": {"policyName": POLICY, "validationActions": ["Deny"],
+         "metadata": {"name": name, "labels": dict(COURSE)},
+         "spec": {"policyName": name, "validationActions": ["Deny"],
                   "matchResources": {"namespaceSelector": {"matchExpressions": [
                       {"key": LEARNER_LABEL, "operator": "Exists"}]}}}},
     ]

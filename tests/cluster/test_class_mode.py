@@ -305,6 +305,55 @@ def test_two_learners_publish_checkpoint_4_at_once_each_under_their_own_host(kla
             admin.networking.delete_collection_namespaced_ingress(space)
 
 
+def test_a_learner_cannot_take_another_learners_host_or_every_host(klass):
+    """The class's admission policy, with the learner's own credentials: an Ingress for
+    another learner's host, for firstapp.localhost, for every host (a rule without a
+    host) or with a default backend is refused with the learner's own host named;
+    their own host is accepted. Nothing is left applied."""
+    folder, _ = klass
+    learner = as_learner(folder, WRONG)
+    space = class_namespace(WRONG, "checkpoint-4")
+
+    def ingress(spec: dict) -> dict:
+        return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "squat"},
+                "spec": {"ingressClassName": "haproxy", **spec}}
+    backend = {"service": {"name": "web", "port": {"number": 8080}}}
+    paths = {"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}
+    try:
+        for spec in ({"rules": [{"host": ingress_host(RIGHT), **paths}]},
+                     {"rules": [{"host": "firstapp.localhost", **paths}]},
+                     {"rules": [{"host": ingress_host(WRONG), **paths}, paths]},
+                     {"defaultBackend": backend}):
+            with pytest.raises(Forbidden, match=f"your own host, {ingress_host(WRONG)}|name your host "
+                                                f"{ingress_host(WRONG)}"):
+                learner.apply([ingress(spec)], space)
+        with pytest.raises(NotFound), learner.errors("read Ingress squat"):  # nothing half-applied
+            learner.networking.read_namespaced_ingress("squat", space)
+        learner.apply([ingress({"rules": [{"host": ingress_host(WRONG), **paths}]})], space)
+    finally:
+        Cluster.connect().networking.delete_collection_namespaced_ingress(space)
+
+
+def test_lesson_3_publishes_a_class_learner_under_their_own_host(klass, capsys):
+    """Lesson 3 is written for firstapp.localhost; in a class its Ingresses claim the
+    learner's host, and its requests through the controller ask for that host."""
+    from firstapp.lockdown import publication
+    from firstapp.workspace import Workspace
+
+    folder, _ = klass
+    space = Workspace("lesson-3", as_learner(folder, NONE))
+    try:
+        space.apply(publication(), wait=False)
+        assert f"(firstapp.localhost is yours as {ingress_host(NONE)} in this class)" in capsys.readouterr().out
+        hosts = [rule.host for item in space.cluster.networking.list_namespaced_ingress(space.namespace).items
+                 for rule in item.spec.rules]
+        assert hosts == [ingress_host(NONE)] * 2
+        space.through_ingress("/whoami", times=1, patience=2)
+        assert f"http://{ingress_host(NONE)}/whoami" in capsys.readouterr().out
+    finally:
+        Cluster.connect().networking.delete_collection_namespaced_ingress(space.namespace)
+
+
 def _node_address() -> str:
     return Cluster.connect().namespace_annotations(class_namespace(NONE, "lesson-1"))["firstapp.course/node-address"]
 

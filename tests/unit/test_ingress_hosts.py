@@ -183,3 +183,40 @@ def test_the_lab_says_the_learners_host(place, words):
     assert lab.host == place.host
     said = lab.publishing()
     assert all(word in said for word in words), said
+
+
+# ---- lessons in a class -------------------------------------------------------------------
+
+def test_a_lessons_ingress_for_firstapp_localhost_claims_the_class_learners_host():
+    from course.place import placed_hosts
+    from firstapp.lockdown import publication
+
+    objects = publication()
+    placed = placed_hosts(objects, ALICE)
+    assert [rule["host"] for o in placed for rule in o["spec"]["rules"]] == [ALICE, ALICE]
+    assert [rule["host"] for o in objects for rule in o["spec"]["rules"]] == [SOLO_HOST, SOLO_HOST]  # a copy
+    assert placed_hosts(objects, SOLO_HOST) is objects
+
+
+def test_only_rules_for_firstapp_localhost_are_rehosted():
+    from course.place import placed_hosts
+
+    other = {"kind": "Ingress", "metadata": {"name": "x"},
+             "spec": {"rules": [{"host": "example.test"}, {"http": {}}, "garbage"]}}
+    service = {"kind": "Service", "metadata": {"name": "web"}, "spec": {"rules": [{"host": SOLO_HOST}]}}
+    assert placed_hosts([other, service], ALICE) == [other, service]
+
+
+def test_the_class_refuses_an_ingress_for_another_host_every_host_or_a_default_backend():
+    """The admission policy `firstapp class create` installs: bound to every learner
+    namespace, on Ingresses, with the learner's own host computed from the namespace's
+    learner label (its CEL runs in the API server: tests/cluster/test_class_mode.py)."""
+    from firstapp.classroom import tenancy
+
+    policy, binding = [o for o in tenancy.class_wide() if o["metadata"]["name"] == tenancy.HOST_POLICY]
+    assert policy["spec"]["matchConstraints"]["resourceRules"][0]["resources"] == ["ingresses"]
+    rules = " ".join(v["expression"] for v in policy["spec"]["validations"])
+    assert f"namespaceObject.metadata.labels['{LEARNER_LABEL}'] + '.{SOLO_HOST}'" in rules
+    assert "defaultBackend" in rules and "has(r.host)" in rules
+    assert binding["spec"]["matchResources"]["namespaceSelector"]["matchExpressions"] == [
+        {"key": LEARNER_LABEL, "operator": "Exists"}]
