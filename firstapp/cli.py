@@ -11,11 +11,12 @@ the Kubernetes client.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import traceback
 from datetime import UTC
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from course.errors import UnusableInput
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 from course.labs import LABS
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
+HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")  # DNS-1123
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--namespace", metavar="NS", help="default: the context's namespace")
     grade.add_argument("--context", metavar="CTX", help="kubeconfig context (default: the current one)")
     grade.add_argument("--static", action="store_true", help="layer 1 only: the YAML, no cluster needed")
+    grade.add_argument("--node-port", metavar="PORT", type=int,
+                       help="with --static: the class learner's node port, as the lab prints it (default 30080)")
+    grade.add_argument("--host", metavar="NAME",
+                       help="with --static: the class learner's ingress host, as the lab prints it "
+                            "(default firstapp.localhost)")
     grade.add_argument("--allow-disruption", action="store_true",
                        help="let checkpoint-2 delete one web pod to see it replaced")
     grade.add_argument("--all-namespaces", action="store_true",
@@ -109,6 +116,9 @@ def _class(args: argparse.Namespace) -> int:
     else:
         from course.cluster import Cluster
 
+        if args.node_port is not None or args.host is not None:
+            raise UnusableInput("--node-port and --host are for --static; live grading reads both from the "
+                                "graded namespace")
         cluster = Cluster.connect(args.context)
         if args.action == "create":
             outcome = operations.create(cluster, Path(args.roster), folder, args.node_address, args.token_days)
@@ -140,15 +150,36 @@ def _grade(args: argparse.Namespace) -> int:
     if args.format == "csv":
         raise UnusableInput("--format csv is for a class (--all-namespaces); use text, json or junit")
     if args.static:
-        result = grade_static(args.lab, args.manifests or "-")
+        result = grade_static(args.lab, args.manifests or "-", **_static_place(args.node_port, args.host))
     else:
         from course.cluster import Cluster
 
+        if args.node_port is not None or args.host is not None:
+            raise UnusableInput("--node-port and --host are for --static; live grading reads both from the "
+                                "graded namespace")
         cluster = Cluster.connect(args.context)
         result = grade_live(args.lab, args.namespace or _default_namespace(cluster, args.lab), args.manifests,
                             allow_disruption=args.allow_disruption, cluster=cluster)
     _write(reports.render(result, args.format), args.output)
     return EXIT_OK if result.passed else EXIT_FAILED
+
+
+def _static_place(node_port: int | None, host: str | None) -> dict[str, Any]:
+    """grade_static's place arguments, checked: a node port Kubernetes allows, a host
+    name an Ingress rule accepts."""
+    from course.model import NODE_PORT_RANGE
+
+    place: dict[str, Any] = {}
+    if node_port is not None:
+        if node_port not in NODE_PORT_RANGE:
+            raise UnusableInput(f"--node-port {node_port}: expected a node port from {NODE_PORT_RANGE.start} to "
+                                f"{NODE_PORT_RANGE.stop - 1}")
+        place["node_port"] = node_port
+    if host is not None:
+        if len(host) > 253 or not HOST_NAME.fullmatch(host):
+            raise UnusableInput(f"--host {host!r}: expected a lowercase DNS name such as alice.firstapp.localhost")
+        place["host"] = host
+    return place
 
 
 def _default_namespace(cluster: Cluster, lab: str) -> str:

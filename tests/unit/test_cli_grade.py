@@ -212,3 +212,36 @@ def test_a_submission_folder_refuses_links_pipes_and_too_much(tmp_path):
     run = firstapp("grade", "checkpoint-3", "--static", "--manifests", str(folder))
     assert run.returncode == 2 and b"add up to more than 1 MiB" in run.stderr
     assert b"Traceback" not in run.stderr
+
+
+def test_static_grading_for_a_class_learners_host_and_node_port(tmp_path: Path):
+    """A class learner grades their YAML without the cluster, for the host and node port
+    their lab printed; without them the solo learner's are expected, and the check says so."""
+    import yaml
+
+    from tests.checkpoint4 import hosted, reference
+
+    host = "alice.firstapp.localhost"
+    theirs = tmp_path / "alice.yaml"
+    theirs.write_text(yaml.safe_dump_all(hosted(reference(), host)))
+    run = firstapp("grade", "checkpoint-4", "--static", "--manifests", str(theirs), "--host", host, "--format", "json")
+    assert run.returncode == 0, run.stdout.decode() + run.stderr.decode()
+    solo = json.loads(firstapp("grade", "checkpoint-4", "--static", "--manifests", str(theirs),
+                               "--format", "json").stdout)
+    (published,) = [c for c in solo["checks"] if c["id"] == "web-published"]
+    assert not published["passed"] and "firstapp.localhost" in json.dumps(published["findings"])
+
+    port = tmp_path / "port.yaml"
+    port.write_text(REFERENCE_CHECKPOINT_3.read_text().replace("30080", "30101"))
+    assert firstapp("grade", "checkpoint-3", "--static", "--manifests", str(port), "--node-port", "30101").returncode == 0
+    assert firstapp("grade", "checkpoint-3", "--static", "--manifests", str(port)).returncode == 1
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--static", "--node-port", "80"], "--node-port 80: expected a node port from 30000 to 32767"),
+    (["--static", "--host", "Alice_firstapp"], "--host 'Alice_firstapp': expected a lowercase DNS name"),
+    (["--host", "alice.firstapp.localhost"], "--node-port and --host are for --static"),
+])
+def test_a_bad_place_for_static_grading_is_named(args, words):
+    run = firstapp("grade", "checkpoint-4", *args, "--manifests", str(REFERENCE_CHECKPOINT_3))
+    assert run.returncode == 2 and words in run.stderr.decode() and b"Traceback" not in run.stderr
