@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -108,3 +109,46 @@ def test_up_again_reuses_the_cluster_and_keeps_the_ingress_serving():
         assert error.code == 404
     else:
         raise AssertionError("expected the controller's 404 for a host no Ingress names")
+
+
+def _run_to_completion(cluster: Cluster, namespace: str, name: str, script: str, timeout: float = 120) -> str:
+    """Runs `script` (Python) in a pod with the claim `data` at /data; its log."""
+    from course.model import PROBE_IMAGE
+
+    cluster.apply([{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {
+        "restartPolicy": "Never",
+        "containers": [{"name": "main", "image": PROBE_IMAGE, "command": ["python3", "-c", script],
+                        "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
+        "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]}}], namespace)
+    deadline = time.monotonic() + timeout
+    while (phase := cluster.core.read_namespaced_pod(name, namespace).status.phase) not in ("Succeeded", "Failed"):
+        assert time.monotonic() < deadline, f"pod {name} still {phase} after {timeout} s"
+        time.sleep(1)
+    log = cluster.core.read_namespaced_pod_log(name, namespace)
+    assert phase == "Succeeded", log
+    return log
+
+
+def test_the_default_storage_class_provisions_a_volume_that_keeps_data(cluster: Cluster, namespace: str):
+    """kind's node-image contract: the default StorageClass `standard`, served by
+    local-path-provisioner (here built from the Go module proxy), binds a claim once a
+    pod uses it; what one pod writes, the next reads; deleting the claim removes the
+    volume."""
+    classes = cluster.resource("storage.k8s.io/v1", "StorageClass").get().items
+    (default,) = [c.metadata.name for c in classes
+                  if (c.metadata.annotations or {}).get("storageclass.kubernetes.io/is-default-class") == "true"]
+    assert default == "standard"
+    cluster.apply([{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "16Mi"}}}}],
+                  namespace)
+    _run_to_completion(cluster, namespace, "writer", "open('/data/note', 'w').write('kept')")
+    assert _run_to_completion(cluster, namespace, "reader", "print(open('/data/note').read())").strip() == "kept"
+    volume = cluster.core.read_namespaced_persistent_volume_claim("data", namespace).spec.volume_name
+    assert cluster.core.read_persistent_volume(volume).spec.storage_class_name == "standard"
+    for pod in ("writer", "reader"):
+        cluster.core.delete_namespaced_pod(pod, namespace, grace_period_seconds=0)
+    cluster.core.delete_namespaced_persistent_volume_claim("data", namespace)
+    deadline = time.monotonic() + 120
+    while volume in {v.metadata.name for v in cluster.core.list_persistent_volume().items}:
+        assert time.monotonic() < deadline, f"volume {volume} still there 120 s after its claim was deleted"
+        time.sleep(1)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds, without a registry, a kind node image for the course's Kubernetes version and
 # what proving the kind provider needs around it, then prints the node image's name:
-#   - kind, crictl and kubeadm, with `go build` from the Go module proxy (versions.env);
+#   - kind, crictl, kubeadm and local-path-provisioner, with `go build` from the Go
+#     module proxy (versions.env);
 #   - kind's base image, from a minimal Debian and Debian's packages, with kind's own
 #     base files (from its module);
 #   - the images the node runs (control plane, etcd, CoreDNS, pause, kube-proxy) from
@@ -9,7 +10,8 @@
 #     kube-router (the NetworkPolicy enforcer) and a stand-in for the ingress
 #     controller's published image (k8s/kind/ingress.yaml names it);
 #   - the node image: kind's base, kubeadm/kubelet/kubectl, /kind/version, the default
-#     CNI and storage manifests, and those images imported into its containerd;
+#     CNI manifest and kind's own storage manifest (from its module, naming our
+#     provisioner and helper images), and those images imported into its containerd;
 #   - stand-ins for python:3.11-slim and redis:7.0, which apps/*/Dockerfile start FROM.
 # Needs CI's Docker daemon (docker.sh start). Every image is tagged by a hash of its
 # inputs and skipped when the daemon has it: a warm run takes seconds.
@@ -40,6 +42,7 @@ build_binaries() {
   build_group kind "" sigs.k8s.io/kind
   build_group cri-tools "" sigs.k8s.io/cri-tools/cmd/crictl
   build_group kubeadm "$(kube_version_ldflags)" k8s.io/kubernetes/cmd/kubeadm
+  build_group local-path-provisioner "" github.com/rancher/local-path-provisioner
   "$local_dir/build.sh"  # the Kubernetes binaries the node runs (cached)
 }
 
@@ -82,6 +85,22 @@ node_images() { # builds the images the node runs; their tags go to `tags`
   static_image "$(kubeadm_image coredns)" "$BIN/coredns" /usr/local/bin/coredns && tags+=("$(kubeadm_image coredns)")
   static_image "$(kubeadm_image pause)" "$BIN/pause" /usr/local/bin/pause && tags+=("$(kubeadm_image pause)")
   ingress_controller && tags+=("$INGRESS_IMAGE")
+  static_image "$PROVISIONER_IMAGE" "$BIN/local-path-provisioner" && tags+=("$PROVISIONER_IMAGE")
+  docker tag "$MINBASE" "$HELPER_IMAGE" && tags+=("$HELPER_IMAGE")  # the helper pod runs sh, mkdir, rm
+}
+
+# kind's default storage manifest (local-path-provisioner, StorageClass `standard`), as
+# its node-image builder writes it, from the Go source of the kind module built here,
+# with our provisioner and helper images in place of kind's.
+storage_manifest() {
+  python3 - "$(module_dir kind "sigs.k8s.io/kind@$KIND_VERSION")/pkg/build/nodeimage/const_storage.go" \
+    "$PROVISIONER_IMAGE" "$HELPER_IMAGE" <<'PY'
+import sys
+source, provisioner, helper = sys.argv[1:]
+text = open(source).read().split("const defaultStorageManifest = `", 1)[1]
+text = text.replace("` + storageProvisionerImage + `", provisioner).replace("` + storageHelperImage + `", helper)
+print(text.split("`", 1)[0].strip())
+PY
 }
 
 ingress_controller() { # the stand-in for the image k8s/kind/ingress.yaml runs
@@ -109,7 +128,7 @@ node_image() {
   cp -L "$BIN/kubeadm" "$BIN/kubelet" "$BIN/kubectl" "$dir/"
   echo "$KUBERNETES_VERSION" >"$dir/version"
   sed "s#KIND_TOOLS_IMAGE#$TOOLS_IMAGE#" "$offline/default-cni.yaml" >"$dir/default-cni.yaml"
-  cp "$offline/default-storage.yaml" "$dir/"
+  storage_manifest >"$dir/default-storage.yaml"
   docker_build "$NODE_IMAGE-stage" "$offline/node.Dockerfile" "$dir" --build-arg "PAUSE_IMAGE=$(kubeadm_image pause)"
   tags=() && node_images
   mkdir -p "$dir/import" && docker save -o "$dir/import/images.tar" "${tags[@]}"
@@ -136,15 +155,17 @@ stand_ins() {
   have_image redis:7.0 || docker_build redis:7.0 "$offline/redis.Dockerfile" "$offline"
 }
 
-timed "binaries (kind $KIND_VERSION, crictl $CRI_TOOLS_VERSION, kubeadm $KUBERNETES_VERSION)" build_binaries >&2
+timed "binaries (kind $KIND_VERSION, crictl $CRI_TOOLS_VERSION, kubeadm $KUBERNETES_VERSION, local-path-provisioner $LOCAL_PATH_PROVISIONER_VERSION)" build_binaries >&2
 INGRESS_IMAGE=$(sed -n 's/^ *image: *//p' "$offline/../ingress.yaml")
 key=$( (cat "$offline"/*.Dockerfile "$offline"/*.yaml "$offline/build.sh" "$local_dir/versions.env"
         echo "$INGRESS_IMAGE"
         cd "$BIN" && cat kind kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler \
-          kube-proxy kube-router haproxy-ingress etcd coredns pause crictl
+          kube-proxy kube-router haproxy-ingress etcd coredns pause crictl local-path-provisioner
         find -L haproxy-ingress-rootfs -type f | sort | xargs cat) | sha256sum | cut -c1-12)
 NODE_IMAGE="firstapp.local/kind-node:$KUBERNETES_VERSION-$key"
 TOOLS_IMAGE="firstapp.local/kind-tools:$KUBERNETES_VERSION-$key"
+PROVISIONER_IMAGE="firstapp.local/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION-$key"
+HELPER_IMAGE="firstapp.local/local-path-helper:$key"
 timed "Debian $DEBIAN_SUITE (minbase)" debian_minbase
 if ! have_image "$NODE_IMAGE"; then
   timed "kind's base image, from Debian's packages" kind_base
