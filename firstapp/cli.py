@@ -11,7 +11,6 @@ the Kubernetes client.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import traceback
 from datetime import UTC
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
 from course.labs import LABS
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
-HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")  # DNS-1123
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -168,6 +166,7 @@ def _static_place(node_port: int | None, host: str | None) -> dict[str, Any]:
     """grade_static's place arguments, checked: a node port Kubernetes allows, a host
     name an Ingress rule accepts."""
     from course.model import NODE_PORT_RANGE
+    from course.place import HOST_NAME
 
     place: dict[str, Any] = {}
     if node_port is not None:

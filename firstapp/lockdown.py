@@ -12,9 +12,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from course.place import INGRESS_ADDRESS
 from grader.route_rules import HOST, INGRESS_CLASS
 
-INGRESS_ADDRESS = "127.0.0.1"  # where the controller listens: the host's port 80 (kind maps it there too)
 SESSION_COOKIE = "FIRSTAPP_WEB"
 STICKY = {"haproxy-ingress.github.io/affinity": "cookie",
           "haproxy-ingress.github.io/session-cookie-name": SESSION_COOKIE,

@@ -29,7 +29,7 @@ from course.cluster import Cluster, pod_is_ready
 from course.errors import ApiError, ClusterUnavailable, Forbidden, Invalid, NotFound
 from course.model import APP_NAMESPACE, PROBE_IMAGE, TIERS, WEB_NODE_PORT
 from course.paths import course_home
-from course.place import SOLO_HOST, WORKSPACES, Place, class_namespace, locate, placed_hosts
+from course.place import INGRESS_ADDRESS, SOLO_HOST, WORKSPACES, Place, class_namespace, locate, placed_hosts
 from course.probe import PROBE_LABEL, ProbePod
 
 BORROWED_ANNOTATION = "firstapp.course/borrowed-services"  # Services this lesson took a node port from
@@ -539,7 +539,7 @@ class Workspace:
                 answers = [first, *(lockdown.request(self.place.host, path, cookie) for _ in range(times - 1))]
             except OSError as error:
                 answers, cookie = [], ""
-                problem = f"no answer from the ingress controller on {lockdown.INGRESS_ADDRESS}:80 ({error})"
+                problem = f"no answer from the ingress controller on {INGRESS_ADDRESS}:80 ({error})"
             tier = answers[0].tier if answers else ""
             ready = [p.metadata.name for p in self._pods(tier) if pod_is_ready(p)] if tier else []
             settled = answers and all(a.status == 200 for a in answers) and \

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 CLUSTER_NAME = "firstapp"
 CONFIG = Path("k8s") / "kind" / "cluster.yaml"  # relative to the course folder
 INGRESS = Path("k8s") / "kind" / "ingress.yaml"
-INGRESS_CONTROLLER = "DaemonSet/haproxy-ingress"  # in kube-system, on the node labelled ingress-ready
+INGRESS_CONTROLLER = "haproxy-ingress"  # a DaemonSet in kube-system, on the node labelled ingress-ready
 # the DaemonSets that enforce NetworkPolicies: kindnet in kind's own node images, kube-router
 # in the offline node image CI builds (kindnet's enforcer cannot run on the CI machine)
 POLICY_ENFORCERS = ("kindnet", "kube-router")
@@ -152,7 +152,7 @@ class KindProvider:
         objects = [doc for doc in yaml.safe_load_all((course_home() / INGRESS).read_text()) if doc]
         with step(f"ingress: HAProxy Ingress from {INGRESS} on the ingress-ready node (127.0.0.1:80)"):
             cluster.apply(objects, None)
-            cluster.wait_available("kube-system", [INGRESS_CONTROLLER], timeout=180)
+            cluster.wait_available("kube-system", [f"DaemonSet/{INGRESS_CONTROLLER}"], timeout=180)
 
     def load_images(self) -> None:
         platform = "linux/" + _output(["docker", "version", "--format", "{{.Server.Arch}}"]).strip()
@@ -177,7 +177,7 @@ class KindProvider:
         rows = [("kind cluster " + CLUSTER_NAME, "running")]
         try:
             cluster = Cluster.connect(self.context)
-            rows.append(("ingress controller", _daemon_set_state(cluster, INGRESS_CONTROLLER.split("/")[1])))
+            rows.append(("ingress controller", _daemon_set_state(cluster, INGRESS_CONTROLLER)))
             enforcers = [(name, _daemon_set_state(cluster, name)) for name in POLICY_ENFORCERS]
             found = [f"{name}: {state}" for name, state in enforcers if state != "absent"]
             rows.append(("NetworkPolicy enforcer", "; ".join(found) or "none (policies are not enforced)"))
