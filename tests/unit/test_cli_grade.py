@@ -245,3 +245,16 @@ def test_static_grading_for_a_class_learners_host_and_node_port(tmp_path: Path):
 def test_a_bad_place_for_static_grading_is_named(args, words):
     run = firstapp("grade", "checkpoint-4", *args, "--manifests", str(REFERENCE_CHECKPOINT_3))
     assert run.returncode == 2 and words in run.stderr.decode() and b"Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("action", [["create", "--roster", "roster.csv"], ["delete"], ["collect", "checkpoint-3"]])
+def test_class_actions_without_a_cluster_name_the_kubeconfig(action, tmp_path, monkeypatch):
+    """The instructor's commands reach the cluster check (the grade-only flags once
+    broke every one of them with an AttributeError before it)."""
+    (tmp_path / "roster.csv").write_text("alice,Alice,alice@example.org\n")
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    monkeypatch.chdir(tmp_path)
+    run = firstapp("class", "--class-dir", str(tmp_path / "class"), *action)
+    message = run.stderr.decode()
+    assert run.returncode == 2 and "no usable kubeconfig at" in message and "no-kubeconfig" in message, message
+    assert b"Traceback" not in run.stderr
