@@ -217,7 +217,7 @@ LARGEST = {
 # peak of pytest itself, which the child replaced by exec (Linux keeps it across exec).
 MEASURE = """
 import sys, time
-from tests.unit.hostile_checks import assert_well_formed, grade_everything
+from tests.unit.hostile_checks import grade_everything
 text = open(sys.argv[1], encoding="utf-8").read()
 started = time.process_time()
 grade_everything(text, "checkpoint-3")
