@@ -32,7 +32,7 @@ NODE_PORT_ANNOTATION = "firstapp.course/node-port"
 NODE_ADDRESS_ANNOTATION = "firstapp.course/node-address"  # where learners reach node ports
 COURSE_LABEL, LEARNER_LABEL, WORKSPACE_LABEL = "course", "firstapp.learner", "firstapp.lab"
 LEARNER_ID = re.compile(r"[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?")  # <id>-checkpoint-3 stays a DNS label
-HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")  # DNS-1123, as Ingress hosts
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")  # DNS-1123
 # The solo learner's ingress host. Curl and browsers take every name under .localhost
 # to be this machine (the grader sends the Host header itself), so a class learner's
 # <id>.firstapp.localhost reaches the same controller; the controller routes one host
@@ -63,6 +63,11 @@ class Place:
     def host(self) -> str:
         """The host name this learner's Ingress claims (checkpoint 4, lesson 3)."""
         return ingress_host(self.learner)
+
+
+def is_host_name(text: str) -> bool:
+    """A name an Ingress rule's host accepts: a DNS-1123 subdomain of at most 253 characters."""
+    return len(text) <= 253 and _HOST_NAME.fullmatch(text) is not None
 
 
 def check_learner_id(learner: str) -> str:

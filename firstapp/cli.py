@@ -163,7 +163,7 @@ def _static_place(node_port: int | None, host: str | None) -> dict[str, Any]:
     """grade_static's place arguments, checked: a node port Kubernetes allows, a host
     name an Ingress rule accepts."""
     from course.model import NODE_PORT_RANGE
-    from course.place import HOST_NAME
+    from course.place import is_host_name
 
     place: dict[str, Any] = {}
     if node_port is not None:
@@ -172,7 +172,7 @@ def _static_place(node_port: int | None, host: str | None) -> dict[str, Any]:
                                 f"{NODE_PORT_RANGE.stop - 1}")
         place["node_port"] = node_port
     if host is not None:
-        if len(host) > 253 or not HOST_NAME.fullmatch(host):
+        if not is_host_name(host):
             raise UnusableInput(f"--host {host!r}: expected a lowercase DNS name such as alice.firstapp.localhost")
         place["host"] = host
     return place
